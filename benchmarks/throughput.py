@@ -1,0 +1,77 @@
+"""Throughput and memory of the yearly kernels.
+
+    python benchmarks/throughput.py --agents 1000000 --years 10 --threads 1
+
+Prints one JSON object: ``agent_years_per_s`` (median over ``--repeats`` runs of stepping
+``--years`` years, JIT compilation excluded and reported as ``compile_s``), ``peak_rss_mb``
+(the process's peak resident memory, population synthesis included) and
+``bytes_per_person`` (state arrays, including capacity kept for births, per living person).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=1_000_000)
+    ap.add_argument("--years", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--scenario", default=str(Path(__file__).resolve().parents[1]
+                                            / "scenarios" / "baseline.toml"))
+    args = ap.parse_args(argv)
+
+    import numba
+
+    from simulation.config import load_scenario
+    from simulation.model import HealthInequalityModel
+    from simulation.population import STATE_SCHEMA
+
+    numba.set_num_threads(args.threads)
+    sc = load_scenario(args.scenario).with_options(agents=args.agents)
+
+    t0 = time.perf_counter()
+    warm = HealthInequalityModel(sc.with_options(agents=2000))
+    warm.run_years(2)  # compiles (or loads from cache) every kernel
+    compile_s = time.perf_counter() - t0
+
+    rates = []
+    for _ in range(args.repeats):
+        model = HealthInequalityModel(sc)
+        py_before = sum(c[0].sum() for c in model._counts)
+        t = time.perf_counter()
+        model.run_years(args.years)
+        dt = time.perf_counter() - t
+        agent_years = sum(int(c[0, :20].sum()) for c in model._counts) - py_before
+        rates.append(agent_years / dt)
+    pop = model.population
+    state_bytes = sum(getattr(pop, name).nbytes for name in STATE_SCHEMA)
+    out = {
+        "agents": args.agents, "years": args.years, "threads": args.threads,
+        "numba_threads": numba.get_num_threads(), "repeats": args.repeats,
+        "agent_years_per_s": statistics.median(rates),
+        "agent_years_per_s_all": rates,
+        "compile_s": round(compile_s, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "bytes_per_person": round(state_bytes / max(pop.n_alive, 1), 2),
+        "schema_bytes_per_person": sum(__import__("numpy").dtype(d).itemsize
+                                       for d, _ in STATE_SCHEMA.values()),
+        "cpu_count": os.cpu_count(),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

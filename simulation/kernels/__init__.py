@@ -1,0 +1,1 @@
+"""Numba kernels, grouped by process. Kernels see arrays and numbers, never objects."""

@@ -1,0 +1,187 @@
+"""The yearly demography kernels: mortality, ageing, life-course transitions by age, births.
+
+Work is split into fixed-size chunks of people processed in parallel (``prange``); each
+chunk writes its own slice of the per-chunk counts, and counts are integers, so the result
+is identical whatever the number of threads or the chunk size. Random numbers are
+counter-based (:mod:`simulation.rng`): a person's draws depend on the seed, the stream,
+the year and the person id only.
+
+Counts by stratum. Life tables need, each year, the number alive at the start of the year
+and the deaths, by stratum group, sex and single year of age (flat index
+``(group * 2 + sex) * n_ages + age``, group layout below). Counting every person into four
+strata every year would cost more than the rest of the year together, so the counts of the
+living are carried forward: :func:`census` counts everyone once, then each year the model
+subtracts the deaths, shifts ages by one and adds the newborns; only the rare events
+(deaths, births; later, changes of stratum) are counted person by person. A test checks the
+carried counts against a fresh census.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import child_id, uniform, uniform_pair
+from .fastmath import exp_neg, norm_ppf, ordinal
+
+#: Offsets of each stratum in the group axis of the counts. Departments come last.
+G_VINGTILE, G_PCS, G_EDUCATION, G_DEPARTMENT = 0, 20, 27, 32
+N_RANK_BINS = 1000
+
+IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
+INACTIFS = 6
+EVENT_DIED, EVENT_BIRTH = 1, 2
+
+
+def n_groups(n_departments: int) -> int:
+    """Length of the group axis of the counts."""
+    return G_DEPARTMENT + n_departments
+
+
+@njit(cache=True, inline="always")
+def _count(out, sex, age, rank, pcs, education, department, n_ages):
+    """Add one person to the flat [group, sex, age] counts of each of the four strata."""
+    b = np.int64(sex) * n_ages + np.int64(age)
+    stride = 2 * n_ages
+    out[(G_VINGTILE + np.int64(rank * np.float32(20.0))) * stride + b] += 1
+    out[(G_PCS + np.int64(pcs)) * stride + b] += 1
+    out[(G_EDUCATION + np.int64(education)) * stride + b] += 1
+    out[(G_DEPARTMENT + np.int64(department)) * stride + b] += 1
+
+
+@njit(cache=True, parallel=True)
+def census(alive, sex, age, department, income_rank, education, pcs, n, chunk, n_ages,
+           out):  # pragma: no cover - numba
+    """Count the living by [group, sex, age] into ``out[chunk]`` (flat), from scratch."""
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        o = out[c]
+        for i in range(lo, hi):
+            if alive[i] == 1:
+                _count(o, sex[i], age[i], income_rank[i], pcs[i], education[i],
+                       department[i], n_ages)
+
+
+@njit(cache=True, parallel=True)
+def year_step(pid, alive, sex, age, department, income_rank, education, pcs, employment,
+              rr_death, event, n, chunk, h0, p_birth, leave_age, retire_age,
+              key_vital, deaths, births):  # pragma: no cover - numba
+    """One year for every person: death, then ageing, transitions and births of survivors.
+
+    Individual hazard h = h0[sex, age] * rr_death (per person-year), where ``rr_death`` is
+    the person's relative risk kept up to date by the other processes; the probability of
+    surviving the year is exp(-h). Women alive at the end of the year give birth with
+    probability p_birth[sex, age]. ``h0`` and ``p_birth`` are flat [sex * n_ages + age]
+    tables. The death and the birth draws are the two halves of one 64-bit counter-based
+    hash (stream ``vital``), 31 random bits each. Deaths are counted into ``deaths[chunk]`` (flat [group, sex, age], by age at
+    the start of the year); ``births[chunk]`` receives the number of births.
+
+    Each chunk is visited in three branch-light passes: draws (vectorised), the rare
+    deaths (counted), then ageing and the age-driven transitions (vectorised).
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    n_ages = h0.shape[0] // 2
+    max_age = np.uint8(n_ages - 1)
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_sex = sex[lo:hi]
+        c_age = age[lo:hi]
+        c_event = event[lo:hi]
+        c_rr = rr_death[lo:hi]
+        nb = 0
+        for j in range(m):
+            sa = np.uint32(c_sex[j]) * np.uint32(n_ages) + np.uint32(c_age[j])
+            live = c_alive[j] == 1
+            u_death, u_birth = uniform_pair(key_vital, c_pid[j])
+            died = (u_death >= exp_neg(h0[sa] * c_rr[j])) & live
+            born = (u_birth < p_birth[sa]) & live & ~died
+            ev = np.uint8(died) | (np.uint8(born) << np.uint8(1))
+            c_event[j] = ev
+            nb += ev >> 1
+        births[c] = nb
+        d = deaths[c]
+        for j in range(m):
+            if c_event[j] == EVENT_DIED:
+                i = lo + j
+                _count(d, sex[i], age[i], income_rank[i], pcs[i], education[i],
+                       department[i], n_ages)
+        c_edu = education[lo:hi]
+        c_pcs = pcs[lo:hi]
+        c_emp = employment[lo:hi]
+        for j in range(m):
+            stays = c_alive[j] & ~(c_event[j] & np.uint8(EVENT_DIED))
+            c_alive[j] = stays
+            na = min(c_age[j] + stays, max_age)
+            c_age[j] = na
+            e = c_edu[j]
+            # leave_age[e] without a gather, so that the loop vectorises
+            la = leave_age[0]
+            la = leave_age[1] if e == 1 else la
+            la = leave_age[2] if e == 2 else la
+            la = leave_age[3] if e == 3 else la
+            la = leave_age[4] if e == 4 else la
+            st = c_emp[j]
+            leave = (st == IN_EDUCATION) & (na >= la)
+            first = np.uint8(INACTIVE) if c_pcs[j] == INACTIFS else np.uint8(EMPLOYED)
+            st = first if leave else st
+            retire = (na >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
+            c_emp[j] = np.uint8(RETIRED) if retire else st
+
+
+@njit(cache=True, parallel=True)
+def place_births(pid, alive, sex, age, department, income_rank, education, pcs, employment,
+                 rr_death, n_children, event, n, chunk, offsets, key_sex, key_edu, key_pcs,
+                 p_male, rho_edu, g_pcs, edu_cuts, pcs_cuts, pcs_order, rr_rank,
+                 n_ages, newborns):  # pragma: no cover - numba
+    """Write the newborns of the year after row ``n``, in the order of their mothers' rows.
+
+    A child's id derives from its mother's id and birth order (:func:`rng.child_id`), so
+    the same birth in two scenarios gives the same child with the same draws. Children take
+    their mother's department and household standard-of-living rank; their eventual diploma
+    and PCS are drawn from latent scores correlated with that rank, with the cut points of
+    the youngest adults. Their relative risk of death is ``rr_rank[sex, rank bin]``. Each
+    newborn is counted into ``newborns[chunk]`` (flat [group, sex, age 0]).
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    s_edu = math.sqrt(1.0 - rho_edu * rho_edu)
+    s_pcs = math.sqrt(1.0 - g_pcs * g_pcs)
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        k = n + offsets[c]
+        c_event = event[lo:hi]
+        for j in range(hi - lo):
+            if c_event[j] != EVENT_BIRTH:
+                continue
+            i = lo + j
+            order = n_children[i]
+            cid = child_id(pid[i], order)
+            if order < 255:
+                n_children[i] = order + 1
+            pid[k] = cid
+            alive[k] = 1
+            age[k] = 0
+            sx = 0 if uniform(key_sex, cid) < p_male else 1
+            sex[k] = sx
+            department[k] = department[i]
+            r = income_rank[i]
+            income_rank[k] = r
+            zr = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
+            z_edu = rho_edu * zr + s_edu * norm_ppf(uniform(key_edu, cid))
+            education[k] = ordinal(z_edu, edu_cuts)
+            z_st = g_pcs * z_edu + s_pcs * norm_ppf(uniform(key_pcs, cid))
+            pcs[k] = pcs_order[ordinal(z_st, pcs_cuts[sx])]
+            employment[k] = IN_EDUCATION
+            rr_death[k] = rr_rank[sx, np.int32(r * np.float32(N_RANK_BINS))]
+            n_children[k] = 0
+            event[k] = 0
+            _count(newborns[c], sx, 0, r, pcs[k], education[k], department[k], n_ages)
+            k += 1

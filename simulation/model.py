@@ -1,0 +1,308 @@
+"""HealthInequalityModel: a Mesa model that owns the population and runs the year.
+
+The departments are Mesa agents (few, carrying the territorial attributes that
+interventions act on); the people are rows of a structure of arrays stepped by numba
+kernels (:mod:`simulation.kernels`). A Mesa DataCollector gathers model-level yearly
+aggregates; life-table inputs (deaths and person-years by year, sex, stratum and age) are
+kept as integer counts for :mod:`simulation.metrics`.
+
+Order of processes in a year (:meth:`HealthInequalityModel.step`): mortality → ageing and
+age-driven transitions (end of schooling, retirement) → births.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import metrics, rng
+from .config import Scenario
+from .kernels import demography as kd
+from .population import (
+    AGE_CAP,
+    EDUCATION,
+    N_AGES,
+    PCS,
+    PCS_STATUS_ORDER,
+    SEX,
+    Population,
+    Region,
+    baseline_qx,
+    education_cut_points,
+    load_region,
+    pcs_cut_points,
+    read_data,
+    synthesise,
+)
+
+#: Smallest chunk of people handed to one parallel task (results never depend on it).
+MIN_CHUNK = 16_384
+
+
+class Department(mesa.Agent):
+    """A territory of the region: population, doctor density (and, later, the share of
+    its people living in priority zones for access to care)."""
+
+    def __init__(self, model: mesa.Model, index: int, code: str, name: str,
+                 population: int, doctors_per_100k: float) -> None:
+        super().__init__(model)
+        self.index = index
+        self.code = code
+        self.name = name
+        self.population = population
+        self.doctors_per_100k = doctors_per_100k
+
+
+def baseline_hazard(params: dict[str, Any]) -> np.ndarray:
+    """Baseline annual hazard of death (per person-year), [sex, age 0..AGE_CAP].
+
+    From INED q(x) (mean of the years in ``mortality.qx_first_year..qx_last_year``),
+    h = -ln(1 - q). Beyond 99 the log hazard grows by ``mortality.old_age_log_hazard_slope``
+    per year up to ``mortality.max_hazard``; from ``mortality.max_age`` on, death is
+    certain within the year.
+    """
+    q = baseline_qx(params["mortality.qx_first_year"], params["mortality.qx_last_year"])
+    h = -np.log1p(-q)
+    out = np.empty((2, N_AGES))
+    out[:, :100] = np.log(h)
+    extra = np.arange(1, N_AGES - 99)
+    old = np.log(h[:, 99:100]) + params["mortality.old_age_log_hazard_slope"] * extra
+    out[:, 100:] = np.minimum(old[:, : N_AGES - 100], math.log(params["mortality.max_hazard"]))
+    out = np.exp(out)
+    out[:, int(params["mortality.max_age"]):] = 64.0  # survival exp(-64) ~ 1e-28: certain death
+    return out
+
+
+def provisional_income_rr(params: dict[str, Any]) -> np.ndarray:
+    """Provisional relative risk of death by income rank bin, [sex, N_RANK_BINS].
+
+    log RR = -beta_sex * (ln y(rank) - c_sex), where y(rank) is the standard of living
+    interpolated in logs between the mean of each vingtile (INSEE, Insee Première 1687) and
+    c_sex makes the mean relative risk over the (uniform) ranks equal to 1, so that the
+    population keeps INED's mortality on average.
+    """
+    le = read_data("insee_life_expectancy_by_income_vingtile_2012_2016.csv")
+    inc = le[(le["sex"] == "H") & (le["vingtile"] > 0)].sort_values("vingtile")
+    mids = (inc["vingtile"].to_numpy() - 0.5) / 20
+    log_y = np.log(inc["mean_monthly_niveau_de_vie_eur"].to_numpy(float))
+    ranks = (np.arange(kd.N_RANK_BINS) + 0.5) / kd.N_RANK_BINS
+    ly = np.interp(ranks, mids, log_y)
+    out = np.empty((2, kd.N_RANK_BINS))
+    for s, name in enumerate(("male", "female")):
+        beta = params[f"mortality.provisional_income_beta_{name}"]
+        lrr = -beta * ly
+        out[s] = np.exp(lrr) / np.mean(np.exp(lrr))
+    return out
+
+
+def fertility_schedule(params: dict[str, Any]) -> np.ndarray:
+    """Annual probability of giving birth by [sex, age] (0 for men and outside 15-49): a normal curve
+    of mean ``fertility_mean_age`` and sd ``fertility_sd_age`` scaled to the TFR."""
+    ages = np.arange(N_AGES)
+    out = np.zeros((2, N_AGES))
+    mu, sd = params["demography.fertility_mean_age"], params["demography.fertility_sd_age"]
+    dens = np.exp(-0.5 * ((ages + 0.5 - mu) / sd) ** 2)
+    dens[(ages < 15) | (ages > 49)] = 0.0
+    out[1] = np.minimum(params["demography.fertility_tfr"] * dens / dens.sum(), 0.95)
+    return out
+
+
+def run_seed(seed: int, replicate: int) -> int:
+    """The seed of one replicate: replicate r of two scenarios with the same seed share it."""
+    return int(rng.stream_key(seed, 0, replicate)) >> 1
+
+
+class HealthInequalityModel(mesa.Model):
+    """One replicate of one scenario.
+
+    >>> from simulation.config import load_scenario
+    >>> m = HealthInequalityModel(load_scenario("scenarios/baseline.toml").with_options(agents=2000))
+    >>> m.run_years(2)
+    >>> m.yearly_aggregates().shape[0]
+    2
+    """
+
+    def __init__(self, scenario: Scenario, replicate: int = 0,
+                 population: Population | None = None) -> None:
+        self.scenario = scenario
+        self.replicate = replicate
+        self.seed_value = run_seed(scenario.seed, replicate)
+        super().__init__(seed=self.seed_value)
+        self.params = scenario.parameters
+        self.region: Region = load_region(scenario.region)
+        self.departments = [
+            Department(self, i, code, name, int(p), float(d))
+            for i, (code, name, p, d) in enumerate(zip(
+                self.region.codes, self.region.names, self.region.population,
+                self.region.doctors_per_100k, strict=False))
+        ]
+        self.year = scenario.start_year
+        self.population = population if population is not None else synthesise(
+            scenario.agents, self.params, self.seed_value, self.region, scenario.start_year)
+        p = self.params
+        self._h0 = baseline_hazard(p)
+        self._rr_rank = provisional_income_rr(p)
+        if population is None:
+            pop = self.population
+            bins = (pop.income_rank[: pop.n] * kd.N_RANK_BINS).astype(np.int64)
+            pop.rr_death[: pop.n] = self._rr_rank[pop.sex[: pop.n], bins]
+        self._p_birth = fertility_schedule(p)
+        self._leave_age = np.asarray(p["employment.school_leaving_age"], dtype=np.uint8)
+        self._edu_cuts = education_cut_points(p)[0]
+        self._pcs_cuts = np.ascontiguousarray(pcs_cut_points()[:, 0, :])
+        self._pcs_order = np.array(PCS_STATUS_ORDER, dtype=np.uint8)
+        self._n_groups = kd.n_groups(len(self.departments))
+        self._counts: list[np.ndarray] = []  # per year: int64 [2, group, sex, age]
+        self._years: list[int] = []
+        self._alive_counts = self.census()  # carried forward by step()
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "year": "last_year",
+            "population": "last_population",
+            "agents_alive": "last_alive",
+            "births": "last_births",
+            "deaths": "last_deaths",
+            "crude_death_rate_per_1000": "last_cdr",
+            "mean_age": "last_mean_age",
+            "share_65_plus": "last_share_65",
+        })
+
+    # ------------------------------------------------------------------ the year
+    def _chunking(self, n: int) -> tuple[int, int]:
+        chunk = max(MIN_CHUNK, -(-n // 256))
+        return chunk, max(1, -(-n // chunk))
+
+    def census(self) -> np.ndarray:
+        """Count the living now by [group, sex, age], from scratch (int64)."""
+        pop = self.population
+        chunk, n_chunks = self._chunking(pop.n)
+        out = np.zeros((n_chunks, self._n_groups * 2 * N_AGES), dtype=np.int32)
+        kd.census(pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
+                  pop.education, pop.pcs, pop.n, chunk, N_AGES, out)
+        return out.sum(axis=0, dtype=np.int64).reshape(self._n_groups, 2, N_AGES)
+
+    def step(self) -> None:
+        """Advance one calendar year."""
+        pop = self.population
+        seed, year = self.seed_value, self.year
+        n = pop.n
+        chunk, n_chunks = self._chunking(n)
+        cells = self._n_groups * 2 * N_AGES
+        deaths_acc = np.zeros((n_chunks, cells), dtype=np.int32)
+        births = np.zeros(n_chunks, dtype=np.int64)
+        kd.year_step(
+            pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
+            pop.education, pop.pcs, pop.employment, pop.rr_death, pop.event, n, chunk,
+            self._h0.ravel(), self._p_birth.ravel(), self._leave_age,
+            np.uint8(self.params["employment.retirement_age"]),
+            rng.key(seed, "vital", year), deaths_acc, births)
+        n_births = int(births.sum())
+        newborns = np.zeros((n_chunks, cells), dtype=np.int32)
+        if n_births:
+            pop.ensure_capacity(n + n_births)
+            offsets = np.concatenate([[0], np.cumsum(births)[:-1]]).astype(np.int64)
+            kd.place_births(
+                pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
+                pop.education, pop.pcs, pop.employment, pop.rr_death, pop.n_children, pop.event,
+                n, chunk, offsets, rng.key(seed, "newborn_sex", year),
+                rng.key(seed, "newborn_education", year), rng.key(seed, "newborn_pcs", year),
+                self.params["demography.p_male_at_birth"],
+                self.params["education.latent_corr_income"],
+                self.params["pcs.latent_corr_education"],
+                self._edu_cuts, self._pcs_cuts, self._pcs_order, self._rr_rank, N_AGES, newborns)
+            pop.n = n + n_births
+        shape = (self._n_groups, 2, N_AGES)
+        deaths = deaths_acc.sum(axis=0, dtype=np.int64).reshape(shape)
+        start = self._alive_counts
+        self._counts.append(np.stack([start, deaths]))
+        self._years.append(year)
+        survivors = start - deaths
+        carried = np.zeros_like(start)
+        carried[:, :, 1:] = survivors[:, :, :-1]
+        carried[:, :, -1] += survivors[:, :, -1]
+        carried += newborns.sum(axis=0, dtype=np.int64).reshape(shape)
+        self._alive_counts = carried
+        if pop.n - pop.n_alive > 0.1 * pop.n:
+            pop.compact()
+        alive = start[kd.G_VINGTILE:kd.G_VINGTILE + 20].sum(axis=0)  # [sex, age]
+        n_deaths = int(deaths[kd.G_VINGTILE:kd.G_VINGTILE + 20].sum())
+        n_start = int(alive.sum())
+        self.last_year = year
+        self.last_births = n_births * pop.weight
+        self.last_deaths = n_deaths * pop.weight
+        self.last_alive = n_start - n_deaths + n_births
+        self.last_population = self.last_alive * pop.weight
+        self.last_cdr = 1000.0 * n_deaths / max(n_start - n_deaths / 2, 1)
+        self.last_mean_age = float((alive.sum(axis=0) * np.arange(N_AGES)).sum() / max(n_start, 1))
+        self.last_share_65 = float(alive[:, 65:].sum() / max(n_start, 1))
+        self.datacollector.collect(self)
+        self.year += 1
+
+    def run_years(self, years: int | None = None,
+                  progress: Callable[[int], None] | None = None) -> None:
+        """Step ``years`` years (default: the scenario's horizon); ``progress(1)`` after each."""
+        for _ in range(self.scenario.years if years is None else years):
+            self.step()
+            if progress is not None:
+                progress(1)
+
+    # ------------------------------------------------------------------ outputs
+    def yearly_aggregates(self) -> pd.DataFrame:
+        """Model-level yearly aggregates (DataCollector): one row per simulated year;
+        counts are at full scale (weighted), rates per 1,000 person-years."""
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def group_labels(self) -> list[tuple[str, str]]:
+        """(stratum, group label) of each index of the group axis of the counts."""
+        labels = [("income_vingtile", str(v + 1)) for v in range(20)]
+        labels += [("pcs", p) for p in PCS]
+        labels += [("education", e) for e in EDUCATION]
+        labels += [("department", c) for c in self.region.codes]
+        return labels
+
+    def life_table_input(self) -> pd.DataFrame:
+        """Deaths and person-years by year, sex, stratum, group and age (simulated people,
+        unweighted); stratum ``all`` included. Person-years = alive at start - deaths/2."""
+        if not self._counts:
+            return pd.DataFrame(columns=["year", "sex", "by", "group", "age", "deaths",
+                                         "person_years"])
+        counts = np.stack(self._counts)  # [year, kind, group, sex, age]
+        labels = self.group_labels()
+        frames = []
+        vt = counts[:, :, kd.G_VINGTILE:kd.G_VINGTILE + 20].sum(axis=2, keepdims=True)
+        full = np.concatenate([vt, counts], axis=2)
+        labels = [("all", "all")] + labels
+        y, g, s, a = np.nonzero(full[:, 0])
+        alive = full[y, 0, g, s, a]
+        dead = full[y, 1, g, s, a]
+        by = np.array([lab[0] for lab in labels], dtype=object)
+        grp = np.array([lab[1] for lab in labels], dtype=object)
+        frames.append(pd.DataFrame({
+            "year": np.asarray(self._years)[y], "sex": np.array(SEX, dtype=object)[s],
+            "by": by[g], "group": grp[g], "age": a, "deaths": dead.astype(np.int64),
+            "person_years": alive - dead / 2.0,
+        }))
+        return pd.concat(frames, ignore_index=True)
+
+    def window_bounds(self, window_years: int | None = None) -> tuple[int, int]:
+        """First and last calendar year of the period life tables: the last
+        ``window_years`` simulated years (default: the scenario's ``metrics.window_years``)."""
+        if not self._years:
+            raise RuntimeError("the model has not been stepped yet")
+        w = self.scenario.window_years if window_years is None else window_years
+        return max(self._years[0], self._years[-1] - w + 1), self._years[-1]
+
+    def life_expectancy(self, ages: Sequence[int] = (0, 35, 60, 65),
+                        window_years: int | None = None,
+                        life_table_input: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Period life expectancy (years) by sex and stratum over :meth:`window_bounds`."""
+        agg = self.life_table_input() if life_table_input is None else life_table_input
+        first, last = self.window_bounds(window_years)
+        return metrics.life_expectancy_by_stratum(metrics.window(agg, first, last), ages=ages)
+
+
+__all__ = ["AGE_CAP", "Department", "HealthInequalityModel", "MIN_CHUNK"]

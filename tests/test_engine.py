@@ -1,0 +1,314 @@
+"""Core engine: random numbers, vectorised maths, state layout, synthesis, the yearly step."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import metrics, rng
+from simulation.config import load_scenario
+from simulation.kernels import demography as kd
+from simulation.kernels.fastmath import exp_neg, norm_ppf
+from simulation.model import HealthInequalityModel, baseline_hazard, fertility_schedule
+from simulation.population import (
+    BYTES_PER_PERSON,
+    EDUCATION,
+    N_AGES,
+    PCS,
+    RESERVED_BYTES,
+    STATE_SCHEMA,
+    load_region,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def scenario(**kw):
+    return load_scenario(BASELINE).with_options(**kw)
+
+
+# ------------------------------------------------------------------ random numbers
+
+def test_uniform_is_a_pure_function_of_its_counters():
+    pids = np.arange(1000, dtype=np.uint64)
+    k = rng.key(7, "vital", 2030)
+    a = rng.uniforms(k, pids)
+    b = rng.uniforms(k, pids[::-1].copy())[::-1]
+    assert np.array_equal(a, b)  # order of visit does not matter
+    assert not np.array_equal(a, rng.uniforms(rng.key(8, "vital", 2030), pids))
+    assert not np.array_equal(a, rng.uniforms(rng.key(7, "vital", 2031), pids))
+    assert not np.array_equal(a, rng.uniforms(rng.key(7, "newborn_sex", 2030), pids))
+
+
+def test_uniform_distribution_and_independence():
+    pids = np.arange(200_000, dtype=np.uint64)
+    u = rng.uniforms(rng.key(1, "vital", 2022), pids)
+    assert u.min() >= 0 and u.max() < 1
+    counts = np.histogram(u, bins=20, range=(0, 1))[0]
+    expected = len(u) / 20
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 43.8  # 99.9th percentile of chi-square with 19 df
+    v = rng.uniforms(rng.key(1, "vital", 2023), pids)
+    assert abs(np.corrcoef(u, v)[0, 1]) < 0.01  # successive years uncorrelated
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.01  # neighbouring ids uncorrelated
+
+
+def test_uniform_pair_halves_are_uniform_and_independent():
+    from numba import njit
+
+    @njit
+    def pairs(key, pids):
+        out = np.empty((pids.shape[0], 2))
+        for i in range(pids.shape[0]):
+            a, b = rng.uniform_pair(key, pids[i])
+            out[i, 0] = a
+            out[i, 1] = b
+        return out
+
+    p = pairs(rng.key(3, "vital", 2022), np.arange(100_000, dtype=np.uint64))
+    assert p.min() >= 0 and p.max() < 1
+    assert abs(p[:, 0].mean() - 0.5) < 0.005 and abs(p[:, 1].mean() - 0.5) < 0.005
+    assert abs(np.corrcoef(p[:, 0], p[:, 1])[0, 1]) < 0.01
+
+
+def test_child_id_is_stable_and_distinct():
+    ids = {int(rng.child_id(np.uint64(m), k)) for m in range(2000) for k in range(3)}
+    assert len(ids) == 6000
+    assert all(i >= 2**63 for i in ids)  # never one of the 0..N-1 ids of synthesis
+    assert rng.child_id(np.uint64(5), 1) == rng.child_id(np.uint64(5), 1)
+
+
+def test_negative_seed_is_refused():
+    with pytest.raises(ValueError):
+        rng.key(-1, "vital", 2022)
+
+
+# ------------------------------------------------------------------ maths
+
+@pytest.mark.parametrize("h", [0.0, 1e-6, 1e-3, 0.05, 0.5, 1.0, 3.0, 5.0, 10.0, 40.0])
+def test_exp_neg_matches_math_exp(h):
+    # annual hazards are below 5 except at the closing age: exact to 1e-12 there
+    rel = 1e-12 if h <= 5 else 1e-6
+    assert exp_neg(h) == pytest.approx(math.exp(-h), rel=rel)
+    assert exp_neg.py_func(h) == pytest.approx(math.exp(-h), rel=rel)
+
+
+def test_norm_ppf_accuracy():
+    from statistics import NormalDist
+
+    for p in [1e-9, 1e-4, 0.01, 0.02425, 0.2, 0.5, 0.8, 0.975, 0.9999]:
+        assert norm_ppf(p) == pytest.approx(NormalDist().inv_cdf(p), rel=2e-9, abs=1e-9)
+
+
+# ------------------------------------------------------------------ state and synthesis
+
+def test_state_fits_the_64_byte_budget():
+    assert BYTES_PER_PERSON == sum(np.dtype(d).itemsize for d, _ in STATE_SCHEMA.values())
+    assert BYTES_PER_PERSON + RESERVED_BYTES <= 64
+
+
+def test_synthesis_matches_its_sources():
+    m = HealthInequalityModel(scenario(agents=60_000))
+    pop = m.population
+    df = pop.to_frame()
+    region = load_region()
+    assert pop.weight * pop.n == pytest.approx(region.total)
+    # departments in proportion to their population (INSEE 2021)
+    share = np.bincount(df["department"], minlength=13) / len(df)
+    assert np.allclose(share, region.population / region.total, atol=0.006)
+    # income rank uniform: each vingtile about 5%
+    assert np.allclose(df["income_vingtile"].value_counts(normalize=True), 0.05, atol=0.006)
+    # Occitanie 2012 census: 0-14 are 17.1%, 75+ are 10.6% of the population
+    assert (df["age"] < 15).mean() == pytest.approx(0.171, abs=0.01)
+    assert (df["age"] >= 75).mean() == pytest.approx(0.106, abs=0.01)
+    # education and PCS follow income
+    poor, rich = df[df["income_vingtile"] <= 4], df[df["income_vingtile"] >= 17]
+    assert (poor["education"] == "superieur").mean() < (rich["education"] == "superieur").mean()
+    assert (poor["pcs"] == "cadres").mean() < (rich["pcs"] == "cadres").mean()
+    assert (poor["pcs"] == "ouvriers").mean() > (rich["pcs"] == "ouvriers").mean()
+    assert set(df["education"].unique()) == set(EDUCATION)
+    assert set(df["pcs"].unique()) == set(PCS)
+    # employment is consistent with age
+    assert (df.loc[df["age"] < 16, "employment"] == "in_education").all()
+    old = df[df["age"] >= 70]
+    assert old["employment"].isin(["retired", "inactive"]).all()
+    assert (old.loc[old["pcs"] != "inactifs", "employment"] == "retired").all()
+
+
+def test_population_compaction_keeps_the_living_in_order():
+    m = HealthInequalityModel(scenario(agents=3000))
+    pop = m.population
+    pop.alive[: pop.n : 3] = 0
+    expected = pop.pid[: pop.n][pop.alive[: pop.n] == 1].copy()
+    pop.compact()
+    assert np.array_equal(pop.pid[: pop.n], expected)
+
+
+# ------------------------------------------------------------------ the year
+
+def test_carried_counts_equal_a_fresh_census():
+    m = HealthInequalityModel(scenario(agents=20_000))
+    for _ in range(6):
+        m.step()
+    assert np.array_equal(m._alive_counts, m.census())
+
+
+def test_same_seed_same_results_other_seed_other_results():
+    a = HealthInequalityModel(scenario(agents=5000, seed=4))
+    b = HealthInequalityModel(scenario(agents=5000, seed=4))
+    c = HealthInequalityModel(scenario(agents=5000, seed=5))
+    for m in (a, b, c):
+        m.run_years(4)
+    pd.testing.assert_frame_equal(a.life_table_input(), b.life_table_input())
+    assert not a.life_table_input().equals(c.life_table_input())
+
+
+def test_common_random_numbers_between_replicates_and_scenarios():
+    # a parameter that no one in the model uses before the horizon changes nothing
+    sc = scenario(agents=4000, seed=2)
+    other = load_scenario(BASELINE)
+    import tomllib
+
+    from simulation.config import parse_scenario
+
+    raw = tomllib.loads(BASELINE.read_text())
+    raw["parameters"] = {"mortality.max_age": 119}
+    sc2 = parse_scenario(raw, "test").with_options(agents=4000, seed=2)
+    assert sc2.hash != sc.hash and other.name == sc2.name
+    a, b = HealthInequalityModel(sc), HealthInequalityModel(sc2)
+    a.run_years(3)
+    b.run_years(3)
+    pd.testing.assert_frame_equal(a.life_table_input(), b.life_table_input())
+
+
+def test_newborn_ids_derive_from_mother_and_order():
+    m = HealthInequalityModel(scenario(agents=20_000, seed=1))
+    pop = m.population
+    n0 = pop.n
+    m.step()
+    kids = pop.pid[n0 : pop.n]
+    assert len(kids) > 0
+    mothers = pop.pid[:n0][pop.n_children[:n0] > 0]
+    expected = {int(rng.child_id(np.uint64(mo), 0)) for mo in mothers}
+    assert set(int(k) for k in kids) == expected
+    assert (pop.age[n0 : pop.n] == 0).all()
+
+
+_THREAD_SCRIPT = """
+import hashlib, sys, numba
+from simulation.config import load_scenario
+from simulation.model import HealthInequalityModel
+m = HealthInequalityModel(load_scenario(sys.argv[1]).with_options(agents=40000, seed=9))
+m.run_years(5)
+h = hashlib.sha256(m.life_table_input().to_csv().encode())
+p = m.population
+for name in ("pid", "alive", "age", "employment", "n_children"):
+    h.update(getattr(p, name)[: p.n].tobytes())
+print(numba.get_num_threads(), h.hexdigest())
+"""
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    out = {}
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        r = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT, str(BASELINE)], cwd=ROOT,
+                           env=env, capture_output=True, text=True, check=True)
+        n, digest = r.stdout.split()
+        assert n == threads
+        out[threads] = digest
+    assert out["1"] == out["2"]
+
+
+def test_results_do_not_depend_on_the_chunk_size(monkeypatch):
+    import simulation.model as model_mod
+
+    a = HealthInequalityModel(scenario(agents=30_000, seed=3))
+    a.run_years(3)
+    monkeypatch.setattr(model_mod, "MIN_CHUNK", 1000)
+    b = HealthInequalityModel(scenario(agents=30_000, seed=3))
+    assert b._chunking(30_000)[0] == 1000
+    b.run_years(3)
+    pd.testing.assert_frame_equal(a.life_table_input(), b.life_table_input())
+
+
+def test_mortality_reproduces_the_ined_baseline_on_average():
+    # With the relative risks normalised to mean 1, deaths by age follow INED q(x):
+    # compare simulated deaths with expected deaths over ages 60-89 (many deaths).
+    m = HealthInequalityModel(scenario(agents=100_000, seed=11))
+    m.run_years(3)
+    lti = m.life_table_input()
+    d = lti[(lti["by"] == "all") & lti["age"].between(60, 89)]
+    h0 = baseline_hazard(m.params)
+    alive = d["person_years"] + d["deaths"] / 2
+    s = np.where(d["sex"] == "M", 0, 1)
+    rr = m._rr_rank.mean(axis=1)[s]  # ranks are uniform: mean relative risk is 1
+    expected = (alive * (1 - np.exp(-h0[s, d["age"]] * rr))).sum()
+    assert d["deaths"].sum() == pytest.approx(expected, rel=0.03)
+
+
+def test_fertility_schedule_sums_to_the_tfr():
+    sc = scenario()
+    p = fertility_schedule(sc.parameters)
+    assert p[0].sum() == 0
+    assert p[1].sum() == pytest.approx(sc.parameters["demography.fertility_tfr"])
+    assert p[1, :15].sum() == 0 and p[1, 50:].sum() == 0
+
+
+def test_births_follow_the_fertility_schedule():
+    m = HealthInequalityModel(scenario(agents=100_000, seed=5))
+    pop = m.population
+    women = (pop.sex[: pop.n] == 1) & (pop.alive[: pop.n] == 1)
+    ages = pop.age[: pop.n][women]
+    expected = fertility_schedule(m.params)[1][ages].sum()
+    m.step()
+    births = m.yearly_aggregates()["births"].iloc[0] / pop.weight
+    assert births == pytest.approx(expected, rel=0.05)
+
+
+def test_everyone_dies_at_the_maximum_age():
+    h0 = baseline_hazard(scenario().parameters)
+    assert (h0[:, 110:] >= 64).all()
+    assert exp_neg(h0[0, 110]) < 1e-20
+
+
+def test_life_expectancy_of_the_baseline_is_plausible():
+    m = HealthInequalityModel(scenario(agents=50_000, seed=1, years=6))
+    m.run_years()
+    le = m.life_expectancy(window_years=6)
+    e0 = le[(le["by"] == "all") & (le["age"] == 0)].set_index("sex")["e"]
+    # INSEE 2012-2016, whole population: men 78.96, women 85.15 (the INED baseline period)
+    assert e0["M"] == pytest.approx(78.96, abs=1.0)
+    assert e0["F"] == pytest.approx(85.15, abs=1.0)
+    v = le[(le["by"] == "income_vingtile") & (le["age"] == 0)]
+    gap = metrics.gap(le, "income_vingtile", "1", "20").set_index(["sex", "age"])["gap"]
+    assert gap[("M", 0)] > 6 and gap[("F", 0)] > 3
+    assert len(v) == 40
+
+
+def test_yearly_aggregates_are_tidy():
+    m = HealthInequalityModel(scenario(agents=5000, years=3))
+    m.run_years()
+    y = m.yearly_aggregates()
+    assert list(y["year"]) == [2022, 2023, 2024]
+    assert (y["population"] > 0).all() and (y["deaths"] > 0).all()
+    assert len(m.departments) == 13 and len(m.agents) == 13
+    lti = m.life_table_input()
+    assert set(lti["by"]) == {"all", "income_vingtile", "pcs", "education", "department"}
+    assert (lti["person_years"] >= 0).all()
+    assert lti["age"].max() < N_AGES
+    # strata partition the population: person-years agree across strata
+    tot = lti.groupby("by")["person_years"].sum()
+    assert np.allclose(tot, tot["all"])
+    assert kd.n_groups(13) == 45
+    digest = hashlib.sha256(lti.to_csv().encode()).hexdigest()
+    assert len(digest) == 64
