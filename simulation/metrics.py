@@ -69,6 +69,10 @@ STRATUM_ORDER: tuple[str, ...] = (
 )
 
 _AGG_REQUIRED = ("sex", "by", "group", "age", "deaths", "person_years")
+#: Additive count columns of the aggregate (summed, never used as keys). ``disabled`` is
+#: the number of people with activity limitation among those alive at the start of the
+#: year (optional; needed for healthy life expectancy).
+_VALUE_COLUMNS = ("deaths", "person_years", "disabled")
 _DERIVED_INCOME = ("income_decile", "income_quintile")
 
 
@@ -349,7 +353,7 @@ def _check_agg(agg: pd.DataFrame) -> pd.DataFrame:
     if len(ages) and (ages.isna().any() or (ages < 0).any() or (ages % 1 != 0).any()):
         raise ValueError("age must hold non-negative integers")
     out["age"] = ages.astype(np.int64)
-    for col in ("deaths", "person_years"):
+    for col in [c for c in _VALUE_COLUMNS if c in out.columns]:
         vals = pd.to_numeric(out[col]).astype(float)
         if not np.all(np.isfinite(vals)) or (vals < 0).any():
             raise ValueError(f"{col} must be finite and non-negative")
@@ -397,13 +401,14 @@ def collapse_income(agg: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("income_vingtile groups must lie in 1..20")
     base.loc[vint.index, "group"] = v.astype(str)  # canonical labels ("01"/"1.0" -> "1")
     vint = base.loc[vint.index]
-    keys = [c for c in base.columns if c not in ("by", "group", "deaths", "person_years")]
+    values = [c for c in _VALUE_COLUMNS if c in base.columns]
+    keys = [c for c in base.columns if c not in ("by", "group", *values)]
     pieces = [base]
     for by, codes in (("income_decile", (v + 1) // 2), ("income_quintile", (v + 3) // 4)):
-        tmp = vint[[*keys, "deaths", "person_years"]].copy()
+        tmp = vint[[*keys, *values]].copy()
         tmp["group"] = codes.astype(str)
         summed = tmp.groupby([*keys, "group"], sort=False, dropna=False, as_index=False)[
-            ["deaths", "person_years"]
+            values
         ].sum()
         summed["by"] = by
         pieces.append(summed[list(base.columns)])
@@ -414,8 +419,13 @@ def life_expectancy_by_stratum(
     agg: pd.DataFrame,
     ages: Sequence[int] = (0, 35, 60, 65),
     open_age: int = 100,
+    healthy: bool = False,
 ) -> pd.DataFrame:
     """Period life expectancy by sex and stratum from a tidy deaths/exposure aggregate.
+
+    With ``healthy=True`` the frame needs a ``disabled`` column (people with activity
+    limitation among those alive at the start of the year) and the result gains ``hle``,
+    healthy life expectancy in years by Sullivan's method.
 
     Parameters
     ----------
@@ -445,32 +455,57 @@ def life_expectancy_by_stratum(
         cells count as zero deaths and person-years.
     """
     ages_list = [int(a) for a in ages]
-    columns = ["sex", "by", "group", "age", "e"]
+    columns = ["sex", "by", "group", "age", "e"] + (["hle"] if healthy else [])
     full = collapse_income(agg)
+    if healthy and "disabled" not in full.columns:
+        raise ValueError("healthy life expectancy needs a 'disabled' column")
     if full.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "e" else object) for c in columns})
-    summed = full.groupby(["sex", "by", "group", "age"], dropna=False)[
-        ["deaths", "person_years"]
-    ].sum()
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("e", "hle") else object)
+                             for c in columns})
+    values = ["deaths", "person_years"] + (["disabled"] if healthy else [])
+    summed = full.groupby(["sex", "by", "group", "age"], dropna=False)[values].sum()
     all_ages = np.arange(int(full["age"].max()) + 1)
-    deaths_w = (
-        summed["deaths"].unstack("age", fill_value=0.0).reindex(columns=all_ages, fill_value=0.0)
-    )
-    py_w = (
-        summed["person_years"]
-        .unstack("age", fill_value=0.0)
-        .reindex(columns=all_ages, fill_value=0.0)
-    )
-    strata = sorted(deaths_w.index, key=lambda k: (k[0], _by_key(k[1]), _natural_key(k[2], k[1])))
+    wide = {
+        v: summed[v].unstack("age", fill_value=0.0).reindex(columns=all_ages, fill_value=0.0)
+        for v in values
+    }
+    strata = sorted(wide["deaths"].index,
+                    key=lambda k: (k[0], _by_key(k[1]), _natural_key(k[2], k[1])))
     records = []
     for key in strata:
-        table = life_table(deaths_w.loc[key].to_numpy(), py_w.loc[key].to_numpy(), open_age)
+        d = wide["deaths"].loc[key].to_numpy()
+        py = wide["person_years"].loc[key].to_numpy()
+        table = life_table(d, py, open_age)
         e = life_expectancy(table, ages_list)
-        records.extend((key[0], key[1], key[2], a, e[a]) for a in ages_list)
+        if not healthy:
+            records.extend((key[0], key[1], key[2], a, e[a]) for a in ages_list)
+            continue
+        hle = _stratum_hle(table, d, py, wide["disabled"].loc[key].to_numpy())
+        records.extend((key[0], key[1], key[2], a, e[a], hle.get(a, math.nan))
+                       for a in ages_list)
     out = pd.DataFrame.from_records(records, columns=columns)
     out["age"] = out["age"].astype(np.int64)
     out["e"] = out["e"].astype(float)
+    if healthy:
+        out["hle"] = out["hle"].astype(float)
     return out
+
+
+def _stratum_hle(table: pd.DataFrame, deaths: np.ndarray, person_years: np.ndarray,
+                 disabled: np.ndarray) -> dict[int, float]:
+    """Sullivan HLE of one stratum: prevalence = disabled / alive at the start of the year
+    (alive = person-years + deaths / 2), pooled over the table's open interval."""
+    if table["ex"].isna().all():
+        return {}
+    alive = person_years + deaths / 2.0
+    w = int(table.attrs.get("open_age", int(table["age"].max())))
+    prev = np.zeros(w + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prev[:w] = np.where(alive[:w] > 0, disabled[:w] / np.where(alive[:w] > 0, alive[:w], 1), 0)
+    tail = alive[w:].sum()
+    prev[w] = disabled[w:].sum() / tail if tail > 0 else 0.0
+    res = sullivan_hle(table, np.clip(prev, 0.0, 1.0))
+    return dict(zip(res["age"].astype(int), res["hle"].astype(float), strict=True))
 
 
 def gap(le: pd.DataFrame, by: str, low: str | int, high: str | int) -> pd.DataFrame:

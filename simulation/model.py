@@ -6,8 +6,10 @@ kernels (:mod:`simulation.kernels`). A Mesa DataCollector gathers model-level ye
 aggregates; life-table inputs (deaths and person-years by year, sex, stratum and age) are
 kept as integer counts for :mod:`simulation.metrics`.
 
-Order of processes in a year (:meth:`HealthInequalityModel.step`): mortality → ageing and
-age-driven transitions (end of schooling, retirement) → births.
+Order of processes in a year (:meth:`HealthInequalityModel.step`): socioeconomic position
+(schooling, work, income mobility, retirement) → exposures → access to care → chronic
+conditions and disability (which set each person's relative risk of death) → mortality →
+ageing → births.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import metrics, rng
+from . import metrics, pathways, rng
 from .config import Scenario
 from .kernels import demography as kd
 from .population import (
@@ -36,7 +38,7 @@ from .population import (
     education_cut_points,
     load_region,
     pcs_cut_points,
-    read_data,
+    status_weights,
     synthesise,
 )
 
@@ -75,28 +77,6 @@ def baseline_hazard(params: dict[str, Any]) -> np.ndarray:
     out[:, 100:] = np.minimum(old[:, : N_AGES - 100], math.log(params["mortality.max_hazard"]))
     out = np.exp(out)
     out[:, int(params["mortality.max_age"]):] = 64.0  # survival exp(-64) ~ 1e-28: certain death
-    return out
-
-
-def provisional_income_rr(params: dict[str, Any]) -> np.ndarray:
-    """Provisional relative risk of death by income rank bin, [sex, N_RANK_BINS].
-
-    log RR = -beta_sex * (ln y(rank) - c_sex), where y(rank) is the standard of living
-    interpolated in logs between the mean of each vingtile (INSEE, Insee Première 1687) and
-    c_sex makes the mean relative risk over the (uniform) ranks equal to 1, so that the
-    population keeps INED's mortality on average.
-    """
-    le = read_data("insee_life_expectancy_by_income_vingtile_2012_2016.csv")
-    inc = le[(le["sex"] == "H") & (le["vingtile"] > 0)].sort_values("vingtile")
-    mids = (inc["vingtile"].to_numpy() - 0.5) / 20
-    log_y = np.log(inc["mean_monthly_niveau_de_vie_eur"].to_numpy(float))
-    ranks = (np.arange(kd.N_RANK_BINS) + 0.5) / kd.N_RANK_BINS
-    ly = np.interp(ranks, mids, log_y)
-    out = np.empty((2, kd.N_RANK_BINS))
-    for s, name in enumerate(("male", "female")):
-        beta = params[f"mortality.provisional_income_beta_{name}"]
-        lrr = -beta * ly
-        out[s] = np.exp(lrr) / np.mean(np.exp(lrr))
     return out
 
 
@@ -146,18 +126,16 @@ class HealthInequalityModel(mesa.Model):
             scenario.agents, self.params, self.seed_value, self.region, scenario.start_year)
         p = self.params
         self._h0 = baseline_hazard(p)
-        self._rr_rank = provisional_income_rr(p)
-        if population is None:
-            pop = self.population
-            bins = (pop.income_rank[: pop.n] * kd.N_RANK_BINS).astype(np.int64)
-            pop.rr_death[: pop.n] = self._rr_rank[pop.sex[: pop.n], bins]
+        self.tables = pathways.PathwayTables.build(p, self.region)
+        pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
+                            scenario.start_year)
         self._p_birth = fertility_schedule(p)
-        self._leave_age = np.asarray(p["employment.school_leaving_age"], dtype=np.uint8)
         self._edu_cuts = education_cut_points(p)[0]
         self._pcs_cuts = np.ascontiguousarray(pcs_cut_points()[:, 0, :])
+        self._status_weights = status_weights(p)
         self._pcs_order = np.array(PCS_STATUS_ORDER, dtype=np.uint8)
         self._n_groups = kd.n_groups(len(self.departments))
-        self._counts: list[np.ndarray] = []  # per year: int64 [2, group, sex, age]
+        self._counts: list[np.ndarray] = []  # per year: [alive, deaths, disabled][group, sex, age]
         self._years: list[int] = []
         self._alive_counts = self.census()  # carried forward by step()
         self.datacollector = mesa.DataCollector(model_reporters={
@@ -173,8 +151,7 @@ class HealthInequalityModel(mesa.Model):
 
     # ------------------------------------------------------------------ the year
     def _chunking(self, n: int) -> tuple[int, int]:
-        chunk = max(MIN_CHUNK, -(-n // 256))
-        return chunk, max(1, -(-n // chunk))
+        return pathways.chunking(n, MIN_CHUNK)
 
     def census(self) -> np.ndarray:
         """Count the living now by [group, sex, age], from scratch (int64)."""
@@ -186,9 +163,15 @@ class HealthInequalityModel(mesa.Model):
         return out.sum(axis=0, dtype=np.int64).reshape(self._n_groups, 2, N_AGES)
 
     def step(self) -> None:
-        """Advance one calendar year."""
+        """Advance one calendar year: socioeconomic position → exposures → access to care
+        → chronic conditions and disability → mortality → ageing → births."""
         pop = self.population
         seed, year = self.seed_value, self.year
+        tables, ng = self.tables, self._n_groups
+        self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
+        pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
+        pathways.run_care(pop, tables, seed, year, MIN_CHUNK)
+        disabled = pathways.run_disease(pop, tables, seed, year, ng, MIN_CHUNK)
         n = pop.n
         chunk, n_chunks = self._chunking(n)
         cells = self._n_groups * 2 * N_AGES
@@ -197,9 +180,8 @@ class HealthInequalityModel(mesa.Model):
         kd.year_step(
             pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
             pop.education, pop.pcs, pop.employment, pop.rr_death, pop.event, n, chunk,
-            self._h0.ravel(), self._p_birth.ravel(), self._leave_age,
-            np.uint8(self.params["employment.retirement_age"]),
-            rng.key(seed, "vital", year), deaths_acc, births)
+            self._h0.ravel(), self._p_birth.ravel(), rng.key(seed, "vital", year),
+            deaths_acc, births)
         n_births = int(births.sum())
         newborns = np.zeros((n_chunks, cells), dtype=np.int32)
         if n_births:
@@ -208,17 +190,18 @@ class HealthInequalityModel(mesa.Model):
             kd.place_births(
                 pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
                 pop.education, pop.pcs, pop.employment, pop.rr_death, pop.n_children, pop.event,
-                n, chunk, offsets, rng.key(seed, "newborn_sex", year),
+                pop.status_score, pop.parent_pcs, pop.sensitive, pop.smoking, pop.obese,
+                pop.nuisance, pop.stress, pop.load, pop.insurance, pop.care, pop.conditions,
+                pop.disability, n, chunk, offsets, rng.key(seed, "newborn_sex", year),
                 rng.key(seed, "newborn_education", year), rng.key(seed, "newborn_pcs", year),
                 self.params["demography.p_male_at_birth"],
-                self.params["education.latent_corr_income"],
-                self.params["pcs.latent_corr_education"],
-                self._edu_cuts, self._pcs_cuts, self._pcs_order, self._rr_rank, N_AGES, newborns)
+                self.params["education.latent_corr_income"], *self._status_weights,
+                self._edu_cuts, self._pcs_cuts, self._pcs_order, N_AGES, newborns)
             pop.n = n + n_births
         shape = (self._n_groups, 2, N_AGES)
         deaths = deaths_acc.sum(axis=0, dtype=np.int64).reshape(shape)
         start = self._alive_counts
-        self._counts.append(np.stack([start, deaths]))
+        self._counts.append(np.stack([start, deaths, disabled]))
         self._years.append(year)
         survivors = start - deaths
         carried = np.zeros_like(start)
@@ -265,11 +248,13 @@ class HealthInequalityModel(mesa.Model):
         return labels
 
     def life_table_input(self) -> pd.DataFrame:
-        """Deaths and person-years by year, sex, stratum, group and age (simulated people,
-        unweighted); stratum ``all`` included. Person-years = alive at start - deaths/2."""
+        """Deaths, person-years and people with activity limitation by year, sex, stratum,
+        group and age (simulated people, unweighted); stratum ``all`` included.
+        Person-years = alive at start - deaths/2; ``disabled`` counts the limited among
+        those alive at the start of the year."""
         if not self._counts:
             return pd.DataFrame(columns=["year", "sex", "by", "group", "age", "deaths",
-                                         "person_years"])
+                                         "person_years", "disabled"])
         counts = np.stack(self._counts)  # [year, kind, group, sex, age]
         labels = self.group_labels()
         frames = []
@@ -279,12 +264,13 @@ class HealthInequalityModel(mesa.Model):
         y, g, s, a = np.nonzero(full[:, 0])
         alive = full[y, 0, g, s, a]
         dead = full[y, 1, g, s, a]
+        disabled = full[y, 2, g, s, a]
         by = np.array([lab[0] for lab in labels], dtype=object)
         grp = np.array([lab[1] for lab in labels], dtype=object)
         frames.append(pd.DataFrame({
             "year": np.asarray(self._years)[y], "sex": np.array(SEX, dtype=object)[s],
             "by": by[g], "group": grp[g], "age": a, "deaths": dead.astype(np.int64),
-            "person_years": alive - dead / 2.0,
+            "person_years": alive - dead / 2.0, "disabled": disabled.astype(np.int64),
         }))
         return pd.concat(frames, ignore_index=True)
 
@@ -298,11 +284,14 @@ class HealthInequalityModel(mesa.Model):
 
     def life_expectancy(self, ages: Sequence[int] = (0, 35, 60, 65),
                         window_years: int | None = None,
-                        life_table_input: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Period life expectancy (years) by sex and stratum over :meth:`window_bounds`."""
+                        life_table_input: pd.DataFrame | None = None,
+                        healthy: bool = False) -> pd.DataFrame:
+        """Period life expectancy (years) by sex and stratum over :meth:`window_bounds`;
+        with ``healthy=True`` also healthy life expectancy (column ``hle``, Sullivan)."""
         agg = self.life_table_input() if life_table_input is None else life_table_input
         first, last = self.window_bounds(window_years)
-        return metrics.life_expectancy_by_stratum(metrics.window(agg, first, last), ages=ages)
+        return metrics.life_expectancy_by_stratum(metrics.window(agg, first, last), ages=ages,
+                                                  healthy=healthy)
 
 
 __all__ = ["AGE_CAP", "Department", "HealthInequalityModel", "MIN_CHUNK"]

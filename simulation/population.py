@@ -32,6 +32,9 @@ PCS = ("agriculteurs", "artisans_commercants", "cadres", "professions_intermedia
 #: Order of PCS on the latent occupational-status score, lowest first.
 PCS_STATUS_ORDER = (6, 5, 4, 0, 1, 3, 2)
 EMPLOYMENT = ("in_education", "employed", "unemployed", "retired", "inactive")
+CONDITIONS = ("cardiovascular", "diabetes", "cancer", "respiratory", "psychiatric")
+INSURANCE = ("private", "css_free", "css_contributory", "none")
+SMOKING = ("never", "current", "former")
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = range(5)
 INACTIFS = 6
 
@@ -54,11 +57,26 @@ STATE_SCHEMA: dict[str, tuple[str, str]] = {
                  "person's sex and age, kept up to date by the processes that change it"),
     "n_children": ("u1", "live births so far (birth order of the next child)"),
     "event": ("u1", "scratch flags of the current year: 1 died, 2 gave birth"),
+    "status_score": ("i1", "latent occupational-status score x 20 (normal score, rounded)"),
+    "parent_pcs": ("u1", "PCS of the household at birth (children's reference category)"),
+    "sensitive": ("u1", "sensitive-period flags: 1 job loss this year, 2 retirement this "
+                  "year, 4 gave birth last year (ages 0-5 and 11-17 follow from age)"),
+    "smoking": ("u1", "0 never, 1 current daily smoker, 2 former smoker"),
+    "obese": ("u1", "1 obese (BMI >= 30; for children, IOTF obesity), else 0"),
+    "nuisance": ("u1", "1 if the home is exposed to environmental nuisance"),
+    "stress": ("u1", "1 if under high psychosocial stress this year"),
+    "load": ("f4", "cumulative load: embodied past exposures, weighted by sensitive periods"),
+    "insurance": ("u1", "complementary insurance: 0 private, 1 free CSS, 2 contributory CSS, "
+                  "3 none"),
+    "care": ("u1", "care-access flags: 1 registered GP, 2 forwent care this year, "
+             "4 lives in a priority zone for access to care"),
+    "conditions": ("u1", "chronic-condition bits: 1 cardiovascular, 2 diabetes, 4 cancer, "
+                   "8 chronic respiratory, 16 psychiatric"),
+    "disability": ("u1", "1 with activity limitation"),
 }
 
-#: Bytes per person kept free for the pathways (exposures, care access, conditions,
-#: disability, cumulative load, sensitive periods, parents' position).
-RESERVED_BYTES = 24
+#: Bytes per person kept free for what later processes add (e.g. intervention doses).
+RESERVED_BYTES = 16
 BYTES_PER_PERSON = sum(np.dtype(d).itemsize for d, _ in STATE_SCHEMA.values())
 
 
@@ -188,6 +206,16 @@ def pcs_cut_points() -> np.ndarray:
     return cuts
 
 
+def status_weights(params: dict[str, Any]) -> tuple[float, float, float]:
+    """Weights of the latent status score: z = ge * z_education + gi * z_income + r * noise,
+    with r set so that z has unit variance (z_education and z_income correlate at
+    ``education.latent_corr_income``)."""
+    ge, gi = params["pcs.latent_corr_education"], params["pcs.latent_corr_income"]
+    rho = params["education.latent_corr_income"]
+    var = ge * ge + gi * gi + 2 * ge * gi * rho
+    return ge, gi, math.sqrt(max(1.0 - var, 0.0))
+
+
 def pcs_band(age: np.ndarray) -> np.ndarray:
     """Age band of the PCS shares: <40, 40-54, 55-64, 65+."""
     return np.searchsorted(np.array([40, 55, 65]), age, side="right")
@@ -314,8 +342,9 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
         edu[m] = np.searchsorted(cuts[b], z_edu[m], side="right")
     pop.education[:n] = edu
 
-    g = params["pcs.latent_corr_education"]
-    z_status = g * z_edu + math.sqrt(1 - g * g) * _normal_scores(draws("synthesis_pcs"))
+    ge, gi, resid = status_weights(params)
+    z_status = ge * z_edu + gi * z_income + resid * _normal_scores(draws("synthesis_pcs"))
+    pop.status_score[:n] = np.clip(np.rint(z_status * 20), -127, 127).astype(np.int8)
     pcuts = pcs_cut_points()
     pband = pcs_band(age)
     order = np.array(PCS_STATUS_ORDER, dtype=np.uint8)
@@ -325,6 +354,12 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
             m = (sex == s) & (pband == b)
             pcs[m] = order[np.searchsorted(pcuts[s, b], z_status[m], side="right")]
     pop.pcs[:n] = pcs
+    # children's household category: a status score drawn from the household's income
+    z_par = 0.7 * z_income + math.sqrt(1 - 0.49) * _normal_scores(draws("synthesis_parents"))
+    par = np.zeros(n, dtype=np.uint8)
+    for s in range(2):
+        par[sex == s] = order[np.searchsorted(pcuts[s, 0], z_par[sex == s], side="right")]
+    pop.parent_pcs[:n] = np.where(age < 18, par, pcs)
 
     leave = np.asarray(params["employment.school_leaving_age"])[edu]
     retire = params["employment.retirement_age"]

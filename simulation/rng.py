@@ -43,10 +43,22 @@ STREAMS: dict[str, int] = {
     "synthesis_education": 5,
     "synthesis_pcs": 6,
     "synthesis_employment": 7,
+    "synthesis_parents": 8,
+    "synthesis_exposures": 9,
     "vital": 10,
     "newborn_sex": 12,
     "newborn_education": 13,
     "newborn_pcs": 14,
+    "synthesis_conditions": 15,
+    "sep": 20,
+    "entry_to_work": 21,
+    "exposures": 22,
+    "care": 23,
+    "propensity_take_up": 24,
+    "propensity_no_insurance": 25,
+    "propensity_gp": 26,
+    "disease": 27,
+    "disability": 28,
 }
 
 

@@ -242,18 +242,18 @@ def test_results_do_not_depend_on_the_chunk_size(monkeypatch):
 
 
 def test_mortality_reproduces_the_ined_baseline_on_average():
-    # With the relative risks normalised to mean 1, deaths by age follow INED q(x):
-    # compare simulated deaths with expected deaths over ages 60-89 (many deaths).
+    # The relative risks of death are normalised to mean 1 at each age in the initial
+    # population, so first-year deaths by age follow INED q(x): compare with expected
+    # deaths over ages 60-89 (many deaths; Jensen's gap is below 1% at these hazards).
     m = HealthInequalityModel(scenario(agents=100_000, seed=11))
-    m.run_years(3)
+    m.run_years(1)
     lti = m.life_table_input()
     d = lti[(lti["by"] == "all") & lti["age"].between(60, 89)]
     h0 = baseline_hazard(m.params)
     alive = d["person_years"] + d["deaths"] / 2
     s = np.where(d["sex"] == "M", 0, 1)
-    rr = m._rr_rank.mean(axis=1)[s]  # ranks are uniform: mean relative risk is 1
-    expected = (alive * (1 - np.exp(-h0[s, d["age"]] * rr))).sum()
-    assert d["deaths"].sum() == pytest.approx(expected, rel=0.03)
+    expected = (alive * (1 - np.exp(-h0[s, d["age"]]))).sum()
+    assert d["deaths"].sum() == pytest.approx(expected, rel=0.04)
 
 
 def test_fertility_schedule_sums_to_the_tfr():

@@ -68,9 +68,8 @@ def census(alive, sex, age, department, income_rank, education, pcs, n, chunk, n
 
 @njit(cache=True, parallel=True)
 def year_step(pid, alive, sex, age, department, income_rank, education, pcs, employment,
-              rr_death, event, n, chunk, h0, p_birth, leave_age, retire_age,
-              key_vital, deaths, births):  # pragma: no cover - numba
-    """One year for every person: death, then ageing, transitions and births of survivors.
+              rr_death, event, n, chunk, h0, p_birth, key_vital, deaths, births):  # pragma: no cover - numba
+    """Mortality, ageing and births of the year (after the pathway processes).
 
     Individual hazard h = h0[sex, age] * rr_death (per person-year), where ``rr_death`` is
     the person's relative risk kept up to date by the other processes; the probability of
@@ -81,7 +80,7 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     the start of the year); ``births[chunk]`` receives the number of births.
 
     Each chunk is visited in three branch-light passes: draws (vectorised), the rare
-    deaths (counted), then ageing and the age-driven transitions (vectorised).
+    deaths (counted), then ageing (vectorised).
     """
     n_chunks = (n + chunk - 1) // chunk
     n_ages = h0.shape[0] // 2
@@ -113,46 +112,31 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
                 i = lo + j
                 _count(d, sex[i], age[i], income_rank[i], pcs[i], education[i],
                        department[i], n_ages)
-        c_edu = education[lo:hi]
-        c_pcs = pcs[lo:hi]
-        c_emp = employment[lo:hi]
         for j in range(m):
             stays = c_alive[j] & ~(c_event[j] & np.uint8(EVENT_DIED))
             c_alive[j] = stays
-            na = min(c_age[j] + stays, max_age)
-            c_age[j] = na
-            e = c_edu[j]
-            # leave_age[e] without a gather, so that the loop vectorises
-            la = leave_age[0]
-            la = leave_age[1] if e == 1 else la
-            la = leave_age[2] if e == 2 else la
-            la = leave_age[3] if e == 3 else la
-            la = leave_age[4] if e == 4 else la
-            st = c_emp[j]
-            leave = (st == IN_EDUCATION) & (na >= la)
-            first = np.uint8(INACTIVE) if c_pcs[j] == INACTIFS else np.uint8(EMPLOYED)
-            st = first if leave else st
-            retire = (na >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
-            c_emp[j] = np.uint8(RETIRED) if retire else st
+            c_age[j] = min(c_age[j] + stays, max_age)
 
 
 @njit(cache=True, parallel=True)
 def place_births(pid, alive, sex, age, department, income_rank, education, pcs, employment,
-                 rr_death, n_children, event, n, chunk, offsets, key_sex, key_edu, key_pcs,
-                 p_male, rho_edu, g_pcs, edu_cuts, pcs_cuts, pcs_order, rr_rank,
-                 n_ages, newborns):  # pragma: no cover - numba
+                 rr_death, n_children, event, status_score, parent_pcs, sensitive, smoking,
+                 obese, nuisance, stress, load, insurance, care, conditions, disability,
+                 n, chunk, offsets, key_sex, key_edu, key_pcs, p_male, rho_edu, g_edu, g_inc,
+                 resid, edu_cuts, pcs_cuts, pcs_order, n_ages, newborns):  # pragma: no cover - numba
     """Write the newborns of the year after row ``n``, in the order of their mothers' rows.
 
     A child's id derives from its mother's id and birth order (:func:`rng.child_id`), so
     the same birth in two scenarios gives the same child with the same draws. Children take
     their mother's department and household standard-of-living rank; their eventual diploma
     and PCS are drawn from latent scores correlated with that rank, with the cut points of
-    the youngest adults. Their relative risk of death is ``rr_rank[sex, rank bin]``. Each
-    newborn is counted into ``newborns[chunk]`` (flat [group, sex, age 0]).
+    the youngest adults (the status score mixes diploma and household income like
+    synthesis). They share their mother's home (environmental nuisance), complementary
+    insurance, GP and priority zone; the birth opens a sensitive period for the mother.
+    Each newborn is counted into ``newborns[chunk]`` (flat [group, sex, age 0]).
     """
     n_chunks = (n + chunk - 1) // chunk
     s_edu = math.sqrt(1.0 - rho_edu * rho_edu)
-    s_pcs = math.sqrt(1.0 - g_pcs * g_pcs)
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -177,11 +161,24 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
             zr = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
             z_edu = rho_edu * zr + s_edu * norm_ppf(uniform(key_edu, cid))
             education[k] = ordinal(z_edu, edu_cuts)
-            z_st = g_pcs * z_edu + s_pcs * norm_ppf(uniform(key_pcs, cid))
+            z_st = g_edu * z_edu + g_inc * zr + resid * norm_ppf(uniform(key_pcs, cid))
             pcs[k] = pcs_order[ordinal(z_st, pcs_cuts[sx])]
+            status_score[k] = np.int8(min(max(round(z_st * 20.0), -127), 127))
+            parent_pcs[k] = pcs[i]
             employment[k] = IN_EDUCATION
-            rr_death[k] = rr_rank[sx, np.int32(r * np.float32(N_RANK_BINS))]
+            rr_death[k] = 1.0  # set by the disease process before the child's first year
             n_children[k] = 0
             event[k] = 0
+            sensitive[k] = 0
+            sensitive[i] |= np.uint8(4)  # maternity: a sensitive period for the mother
+            smoking[k] = 0
+            obese[k] = 0
+            nuisance[k] = nuisance[i]
+            stress[k] = 0
+            load[k] = 0.0
+            insurance[k] = insurance[i]
+            care[k] = care[i] & np.uint8(5)  # the household's GP and priority zone
+            conditions[k] = 0
+            disability[k] = 0
             _count(newborns[c], sx, 0, r, pcs[k], education[k], department[k], n_ages)
             k += 1

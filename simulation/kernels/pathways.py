@@ -1,0 +1,435 @@
+"""Life-course pathway kernels (DESIGN section 5), one per process, run at the start of
+each year before mortality: socioeconomic position, exposures, access to care, chronic
+conditions and disability (which also sets each person's relative risk of death).
+
+Conventions shared by the kernels:
+
+* an income gradient "R at the bottom relative to the top" is applied as the linear
+  factor ``1 + (R - 1) * (1 - rank)`` (R at rank 0, 1 at rank 1), which needs no exp;
+* differential vulnerability multiplies every excess relative risk of an exposure,
+  ``RR - 1``, by ``v = 1 + d * (1 - 2 * rank)``;
+* a probability from an annual hazard h is ``1 - exp(-h)`` (:func:`exp_neg`);
+* draws are counter-based (:func:`rng.uniform_pair`: two per hash), one stream per
+  process; people are visited in fixed-size chunks and every count is an integer, so
+  results never depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..rng import uniform_pair
+from .demography import G_DEPARTMENT, G_EDUCATION, G_PCS, G_VINGTILE
+from .fastmath import exp_neg, norm_ppf
+
+IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
+INACTIFS = 6
+SENS_JOB_LOSS, SENS_RETIREMENT, SENS_MATERNITY = 1, 2, 4
+CARE_GP, CARE_FORGONE, CARE_PRIORITY = 1, 2, 4
+INS_PRIVATE, INS_CSS_FREE, INS_CSS_CONTRIB, INS_NONE = 0, 1, 2, 3
+N_CONDITIONS = 5
+CANCER = 2
+#: Weight of a person's own noise in the income normal score drawn at entry to work.
+ENTRY_NOISE_WEIGHT = 0.5
+#: Offsets of a person's id giving a second and third independent counter in one stream.
+SECOND_COUNTER = np.uint64(0x632BE59BD9B4E019)
+THIRD_COUNTER = np.uint64(0x2545F4914F6CDD1D)
+
+
+@njit(cache=True, inline="always")
+def gradient(rr_bottom: float, rank: float) -> float:
+    """Linear income gradient: ``rr_bottom`` at rank 0, 1 at rank 1."""
+    return 1.0 + (rr_bottom - 1.0) * (1.0 - rank)
+
+
+@njit(cache=True, inline="always")
+def norm_cdf(z: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+@njit(cache=True, inline="always")
+def _flat(group: int, sex: int, age: int, n_ages: int) -> int:
+    return (np.int64(group) * 2 + np.int64(sex)) * n_ages + np.int64(age)
+
+
+@njit(cache=True, parallel=True)
+def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, status_score,
+             sensitive, n, chunk, key_sep, leave_age, retire_age, p_loss, loss_rr_edu,
+             loss_income_slope, p_find, mobility_sd, w_parents, w_status,
+             corr_status_income, n_ages, moves):  # pragma: no cover - numba
+    """Socioeconomic position over the year (the first process of the year).
+
+    * End of schooling at the diploma's leaving age: the never-employed category becomes
+      inactive; others enter work (unemployed with the job-loss probability of their
+      diploma and rank) with an adult standard of living whose normal score mixes the
+      household's (weight ``w_parents``), their own latent status (``w_status``) and noise,
+      scaled to unit variance so that ranks stay uniform.
+    * Employed people lose their job with probability
+      ``p_loss * loss_rr_edu[diploma] * (1 + slope * (0.5 - rank))`` (a sensitive period);
+      the unemployed find one with ``p_find``.
+    * Retirement at ``retire_age`` (a sensitive period).
+    * Every rank takes a reflecting random step of standard deviation ``mobility_sd``
+      (triangular noise), which keeps ranks uniform.
+
+    A change of income vingtile moves the person between the carried counts:
+    ``moves[chunk]`` (flat [group, sex, age]) gets -1 at the old and +1 at the new group.
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    wn = ENTRY_NOISE_WEIGHT
+    scale = math.sqrt(w_parents * w_parents + w_status * w_status + wn * wn
+                      + 2.0 * w_parents * w_status * corr_status_income)
+    width = mobility_sd * math.sqrt(6.0)
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        mv = moves[c]
+        for i in range(lo, hi):
+            if alive[i] == 0:
+                continue
+            sens = sensitive[i] & np.uint8(SENS_MATERNITY)
+            a = age[i]
+            e = education[i]
+            st = employment[i]
+            r0 = income_rank[i]
+            r = np.float64(r0)
+            u1, u2 = uniform_pair(key_sep, pid[i])
+            u3, u4 = uniform_pair(key_sep, pid[i] + SECOND_COUNTER)
+            risk = loss_rr_edu[e] * (1.0 + loss_income_slope * (0.5 - r))
+            if st == IN_EDUCATION and a >= leave_age[e]:
+                if pcs[i] == INACTIFS:
+                    st = INACTIVE
+                else:
+                    st = UNEMPLOYED if u1 < p_loss * risk * 3.0 else EMPLOYED
+                    zp = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
+                    zs = status_score[i] / 20.0
+                    zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
+                    r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
+            elif st == EMPLOYED:
+                if u1 < p_loss * risk:
+                    st = UNEMPLOYED
+                    sens |= np.uint8(SENS_JOB_LOSS)
+            elif st == UNEMPLOYED:
+                if u1 < p_find:
+                    st = EMPLOYED
+            if a >= retire_age and (st == EMPLOYED or st == UNEMPLOYED):
+                st = RETIRED
+                sens |= np.uint8(SENS_RETIREMENT)
+            employment[i] = st
+            sensitive[i] = sens
+            r = r + width * (u2 + u3 - 1.0)
+            if r < 0.0:
+                r = -r
+            if r >= 1.0:
+                r = 2.0 - r
+            r1 = np.float32(min(max(r, 0.0), 0.9999999))
+            income_rank[i] = r1
+            v_old = np.int64(r0 * np.float32(20.0))
+            v_new = np.int64(r1 * np.float32(20.0))
+            if v_new != v_old:
+                mv[_flat(G_VINGTILE + v_old, sex[i], a, n_ages)] -= 1
+                mv[_flat(G_VINGTILE + v_new, sex[i], a, n_ages)] += 1
+
+
+@njit(cache=True, parallel=True)
+def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, income_rank,
+                   sensitive, smoking, obese, nuisance, stress, load, n, chunk, key,
+                   p_init, init_rr_edu, init_rr_income, p_quit, quit_rr_edu,
+                   quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
+                   adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
+                   stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
+                   sensitive_multiplier):  # pragma: no cover - numba
+    """Exposures over the year, then the cumulative load.
+
+    * Smoking: never-smokers aged 12-25 start with probability
+      ``p_init[sex] * init_rr_edu[diploma] * gradient(init_rr_income)``; daily smokers aged
+      26+ quit with ``p_quit * quit_rr_edu[diploma]`` (times ``quit_rr_unemployed`` when
+      unemployed).
+    * Obesity: onset for children with ``p_obese_child * child_rr_parents[parents' PCS]``,
+      for adults with ``p_obese_adult * adult_rr_edu[diploma] * gradient(adult_rr_income)``;
+      remission with ``p_obese_remission``.
+    * Psychosocial stress (16+), redrawn each year:
+      ``p_stress * gradient(stress_rr_income)`` (times ``stress_rr_unemployed``).
+    * Environmental nuisance of the home is set at birth or synthesis (differential
+      exposure by department and income) and does not change here.
+    * Load: ``load * (1 - decay) + m * weights . (smoking, obese, nuisance, stress)``, where
+      ``m = sensitive_multiplier`` at ages 0-5 and 11-17, the year of a job loss or of
+      retirement, and the year after giving birth (then the maternity flag is cleared).
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        for i in range(lo, hi):
+            if alive[i] == 0:
+                continue
+            a = age[i]
+            e = education[i]
+            r = np.float64(income_rank[i])
+            unemployed = employment[i] == UNEMPLOYED
+            u1, u2 = uniform_pair(key, pid[i])
+            u3, u4 = uniform_pair(key, pid[i] + SECOND_COUNTER)
+            smk = smoking[i]
+            if smk == 0 and a >= 12 and a <= 25:
+                if u1 < p_init[sex[i]] * init_rr_edu[e] * gradient(init_rr_income, r):
+                    smk = 1
+            elif smk == 1 and a >= 26:
+                q = p_quit * quit_rr_edu[e]
+                if unemployed:
+                    q *= quit_rr_unemployed
+                if u1 < q:
+                    smk = 2
+            smoking[i] = smk
+            ob = obese[i]
+            if ob == 0:
+                if a < 18:
+                    h = p_obese_child * child_rr_parents[parent_pcs[i]]
+                else:
+                    h = p_obese_adult * adult_rr_edu[e] * gradient(adult_rr_income, r)
+                if u2 < h:
+                    ob = 1
+            elif u2 < p_obese_remission:
+                ob = 0
+            obese[i] = ob
+            st = 0
+            if a >= 16:
+                ps = p_stress * gradient(stress_rr_income, r)
+                if unemployed:
+                    ps *= stress_rr_unemployed
+                st = 1 if u3 < ps else 0
+            stress[i] = st
+            sens = sensitive[i]
+            m = 1.0
+            if a <= 5 or (a >= 11 and a <= 17) or sens != 0:
+                m = sensitive_multiplier
+            add = (load_weights[0] * (smk == 1) + load_weights[1] * ob
+                   + load_weights[2] * nuisance[i] + load_weights[3] * st)
+            load[i] = np.float32(load[i] * (1.0 - load_decay) + m * add)
+            sensitive[i] = sens & np.uint8(SENS_JOB_LOSS | SENS_RETIREMENT)
+
+
+@njit(cache=True, parallel=True)
+def care_step(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
+              key_take_up, key_no_insurance, key_gp, key_forgone, css_free_max,
+              css_contrib_max, ntu_free, ntu_contrib, p_none_eligible, p_none_other,
+              none_rr_unemployed, p_no_gp_dept, p_forgone, forgone_rr_none,
+              forgone_rr_income, forgone_rr_no_gp):  # pragma: no cover - numba
+    """Access to care over the year.
+
+    Insurance follows eligibility (income rank below ``css_free_max`` for the free CSS,
+    below ``css_contrib_max`` for the contributory CSS) and a person's fixed propensities
+    (counter-based draws that do not change with the year, so take-up is persistent):
+    eligible people take the CSS up unless their propensity falls below the non-take-up
+    rate; non-takers have no complementary insurance with ``p_none_eligible``; others with
+    ``p_none_other`` (times ``none_rr_unemployed`` for the unemployed and never-employed).
+    A registered GP unless a fixed propensity falls below ``p_no_gp_dept[in a priority
+    zone, department]``. Forgone care for cost, redrawn each year:
+    ``p_forgone * gradient(forgone_rr_income)`` times ``forgone_rr_none`` without
+    insurance and ``forgone_rr_no_gp`` without a GP.
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        for i in range(lo, hi):
+            if alive[i] == 0:
+                continue
+            r = np.float64(income_rank[i])
+            u_take, u_none = uniform_pair(key_take_up, pid[i])
+            u_gp, _ = uniform_pair(key_gp, pid[i])
+            u_f, _ = uniform_pair(key_forgone, pid[i])
+            if r < css_free_max:
+                ins = INS_CSS_FREE if u_take >= ntu_free else (
+                    INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
+            elif r < css_contrib_max:
+                ins = INS_CSS_CONTRIB if u_take >= ntu_contrib else (
+                    INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
+            else:
+                pn = p_none_other
+                if employment[i] == UNEMPLOYED or employment[i] == INACTIVE:
+                    pn *= none_rr_unemployed
+                ins = INS_NONE if u_none < pn else INS_PRIVATE
+            insurance[i] = ins
+            flags = care[i] & np.uint8(CARE_PRIORITY)
+            gp = u_gp >= p_no_gp_dept[1 if flags else 0, department[i]]
+            if gp:
+                flags |= np.uint8(CARE_GP)
+            pf = p_forgone * gradient(forgone_rr_income, r)
+            if ins == INS_NONE:
+                pf *= forgone_rr_none
+            if not gp:
+                pf *= forgone_rr_no_gp
+            if u_f < pf:
+                flags |= np.uint8(CARE_FORGONE)
+            care[i] = flags
+
+
+@njit(cache=True, inline="always")
+def condition_rr(cnd, smk, ob, st, nu, load_factor, v, r, rr_smoking, rr_obesity, rr_stress,
+                 rr_environment, rr_income_residual):
+    """Relative risk of onset of condition ``cnd`` for one person (see module docstring)."""
+    rs = rr_smoking[cnd]
+    if smk == 2:
+        rs = math.sqrt(rs)
+    f = 1.0
+    if smk != 0:
+        f *= 1.0 + v * (rs - 1.0)
+    if ob != 0:
+        f *= 1.0 + v * (rr_obesity[cnd] - 1.0)
+    if st != 0:
+        f *= 1.0 + v * (rr_stress[cnd] - 1.0)
+    if nu != 0:
+        f *= 1.0 + v * (rr_environment[cnd] - 1.0)
+    return f * gradient(rr_income_residual[cnd], r) * load_factor
+
+
+@njit(cache=True, inline="always")
+def poor_access(care_flags, insurance_code) -> bool:
+    """Forgone care this year, no registered GP, or no complementary insurance."""
+    return ((care_flags & np.uint8(CARE_FORGONE)) != 0 or (care_flags & np.uint8(CARE_GP)) == 0
+            or insurance_code == INS_NONE)
+
+
+@njit(cache=True, inline="always")
+def death_rr(cond, poor, smk, dis, s, rank, rr_death_cond, case_fatality_rr,
+             rr_death_smoking, rr_death_disability, rr_death_income):
+    """Relative risk of death before normalisation (see :func:`disease_step`)."""
+    rrd = 1.0
+    for k in range(N_CONDITIONS):
+        if cond & np.uint8(1 << k):
+            ex = rr_death_cond[k] - 1.0
+            if poor:
+                ex *= case_fatality_rr
+            rrd *= 1.0 + ex
+    if smk == 1:
+        rrd *= rr_death_smoking
+    elif smk == 2:
+        rrd *= math.sqrt(rr_death_smoking)
+    if dis:
+        rrd *= rr_death_disability
+    n_bins = rr_death_income.shape[1]
+    return rrd * rr_death_income[s, min(np.int64(rank * np.float32(n_bins)), n_bins - 1)]
+
+
+@njit(cache=True, parallel=True)
+def death_rr_all(alive, sex, income_rank, smoking, insurance, care, conditions, disability,
+                 n, rr_death_cond, case_fatality_rr, rr_death_smoking, rr_death_disability,
+                 rr_death_income, out):  # pragma: no cover - numba
+    """Un-normalised relative risk of death of everyone (for the normalisation at start)."""
+    for i in prange(n):
+        if alive[i] == 0:
+            out[i] = 0.0
+            continue
+        out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]), smoking[i],
+                          disability[i], sex[i], income_rank[i], rr_death_cond,
+                          case_fatality_rr, rr_death_smoking, rr_death_disability,
+                          rr_death_income)
+
+
+@njit(cache=True, parallel=True)
+def condition_rr_all(alive, income_rank, smoking, obese, stress, nuisance, load, n,
+                     rr_smoking, rr_obesity, rr_stress, rr_environment, rr_income_residual,
+                     vulnerability, load_log_rr, out):  # pragma: no cover - numba
+    """Relative risk of onset of every condition for everyone, ``out[condition, person]``
+    (for the normalisation of baseline incidence at start and for initial prevalence)."""
+    for i in prange(n):
+        r = np.float64(income_rank[i])
+        v = 1.0 + vulnerability * (1.0 - 2.0 * r)
+        lf = 1.0 / exp_neg(load_log_rr * load[i])
+        for k in range(N_CONDITIONS):
+            out[k, i] = condition_rr(k, smoking[i], obese[i], stress[i], nuisance[i], lf, v,
+                                     r, rr_smoking, rr_obesity, rr_stress, rr_environment,
+                                     rr_income_residual) if alive[i] else 0.0
+
+
+@njit(cache=True, parallel=True)
+def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuisance, load,
+                 insurance, care, conditions, disability, rr_death, n, chunk, key_disease,
+                 key_disability, inc_base, rr_smoking, rr_obesity, rr_stress, rr_environment,
+                 rr_income_residual, vulnerability, load_log_rr, p_cancer_remission,
+                 dis_onset, dis_rr_condition, dis_rr_income, dis_progression_rr,
+                 p_dis_recovery, rr_death_cond, case_fatality_rr, rr_death_smoking,
+                 rr_death_disability, rr_death_income, death_norm, department, pcs,
+                 education, n_ages, disabled_counts):  # pragma: no cover - numba
+    """Chronic conditions, disability, and the relative risk of death, over the year.
+
+    Onset of condition c (if absent) with hazard ``inc_base[c, sex, age] * RR_c`` where
+    RR_c is :func:`condition_rr`; people living with cancer leave that state with
+    ``p_cancer_remission``. Activity limitation starts with hazard
+    ``dis_onset[age] * dis_rr_condition ** n_conditions * gradient(dis_rr_income)`` (times
+    ``dis_progression_rr`` with a condition and poor access to care) and ends with
+    ``p_dis_recovery``. Poor access to care: forgone care this year, no complementary
+    insurance or no registered GP.
+
+    The relative risk of death is ``death_norm[sex, age]`` times, for each condition,
+    ``1 + (rr_death_cond[c] - 1) * (case_fatality_rr if poor access else 1)``, times the
+    direct relative risks of smoking and disability and the residual income gradient
+    ``rr_death_income[sex, rank bin]``. ``death_norm`` makes the mean relative risk at each
+    age and sex 1 in the initial population, so the population keeps INED's mortality.
+
+    The disabled are counted by [group, sex, age] into ``disabled_counts[chunk]`` (flat),
+    for healthy life expectancy.
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        dc = disabled_counts[c]
+        for i in range(lo, hi):
+            if alive[i] == 0:
+                continue
+            s = sex[i]
+            a = age[i]
+            r = np.float64(income_rank[i])
+            smk = smoking[i]
+            ob = obese[i]
+            st = stress[i]
+            nu = nuisance[i]
+            v = 1.0 + vulnerability * (1.0 - 2.0 * r)
+            load_factor = 1.0 / exp_neg(load_log_rr * load[i])
+            poor = poor_access(care[i], insurance[i])
+            cond = conditions[i]
+            ua, ub = uniform_pair(key_disease, pid[i])
+            uc, ud = uniform_pair(key_disease, pid[i] + SECOND_COUNTER)
+            ue, _ = uniform_pair(key_disease, pid[i] + THIRD_COUNTER)
+            for k in range(N_CONDITIONS):
+                uk = ua if k == 0 else (ub if k == 1 else (uc if k == 2 else (
+                    ud if k == 3 else ue)))
+                bit = np.uint8(1 << k)
+                if cond & bit:
+                    if k == CANCER and uk < p_cancer_remission:
+                        cond &= ~bit
+                    continue
+                rr = condition_rr(k, smk, ob, st, nu, load_factor, v, r, rr_smoking,
+                                  rr_obesity, rr_stress, rr_environment, rr_income_residual)
+                if uk >= exp_neg(inc_base[k, s, a] * rr):
+                    cond |= bit
+            conditions[i] = cond
+            n_cond = 0
+            for k in range(N_CONDITIONS):
+                if cond & np.uint8(1 << k):
+                    n_cond += 1
+            dis = disability[i]
+            ud, ud2 = uniform_pair(key_disability, pid[i])
+            if dis == 0:
+                h = dis_onset[a] * dis_rr_condition ** n_cond * gradient(dis_rr_income, r)
+                if poor and n_cond > 0:
+                    h *= dis_progression_rr
+                if ud >= exp_neg(h):
+                    dis = 1
+            elif ud < p_dis_recovery:
+                dis = 0
+            disability[i] = dis
+            if dis:
+                b = np.int64(s) * n_ages + np.int64(a)
+                stride = 2 * n_ages
+                dc[(G_VINGTILE + np.int64(income_rank[i] * np.float32(20.0))) * stride + b] += 1
+                dc[(G_PCS + np.int64(pcs[i])) * stride + b] += 1
+                dc[(G_EDUCATION + np.int64(education[i])) * stride + b] += 1
+                dc[(G_DEPARTMENT + np.int64(department[i])) * stride + b] += 1
+            rr_death[i] = np.float32(death_norm[s, a] * death_rr(
+                cond, poor, smk, dis, s, income_rank[i], rr_death_cond, case_fatality_rr,
+                rr_death_smoking, rr_death_disability, rr_death_income))

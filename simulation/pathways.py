@@ -1,0 +1,309 @@
+"""Life-course pathways: parameter tables, initial state and the yearly processes.
+
+The kernels live in :mod:`simulation.kernels.pathways`; this module turns the parameters
+(``simulation/data/parameters.toml``) into the arrays they read, initialises the exposures,
+care access, conditions and disability of the synthetic population consistently with the
+same hazards, and computes the two normalisations that keep the population on the
+observed averages while the pathways create the gradient:
+
+* baseline incidence of each condition is the population-average incidence implied by
+  DREES prevalence by age (ER 1243), divided by the mean relative risk of onset of the
+  initial population at that sex and age;
+* baseline mortality is INED's hazard divided by the mean relative risk of death of the
+  initial population at that sex and age.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import rng
+from .kernels import pathways as kp
+from .population import CONDITIONS, N_AGES, Population, Region, read_data
+
+#: DREES disease groups, in the order of :data:`CONDITIONS`.
+DREES_GROUPS = ("Maladies cardioneurovasculaires", "Diabète", "Cancers",
+                "Maladies respiratoires chroniques", "Maladies psychiatriques")
+REFERENCE_DOCTOR_DENSITY = 350.0  # Occitanie, all doctors per 100,000 (INSEE 2023)
+
+
+def prevalence_by_age() -> np.ndarray:
+    """DREES prevalence (0-1) of each condition by single year of age, [condition, age]:
+    the 5-year groups of ER 1243 (2016-2017) interpolated at single ages."""
+    df = read_data("drees_chronic_disease_prevalence_by_age.csv").set_index("disease_group")
+    mids = np.arange(20) * 5 + 2.0
+    out = np.zeros((len(CONDITIONS), N_AGES))
+    for k, g in enumerate(DREES_GROUPS):
+        out[k] = np.interp(np.arange(N_AGES), mids, df.loc[g].to_numpy(float))
+    return out
+
+
+def population_incidence(params: dict[str, Any], h_death: np.ndarray) -> np.ndarray:
+    """Population-average annual incidence by [condition, age] implied by prevalence:
+    ``i = (dP/da + remission P + (RR_death - 1) mu P (1 - P)) / (1 - P)`` with mu the
+    baseline death rate (mean of the sexes), floored at 1% of the prevalence so that
+    declining childhood prevalences still allow some onset; times
+    ``disease.incidence_scale``."""
+    p = prevalence_by_age()
+    mu = h_death.mean(axis=0)
+    dp = np.gradient(p, axis=1)
+    rem = np.zeros(len(CONDITIONS))
+    rem[kp.CANCER] = params["disease.p_cancer_remission"]
+    rr = np.asarray(params["disease.rr_death"])
+    inc = (dp + rem[:, None] * p + (rr[:, None] - 1) * mu[None, :] * p * (1 - p)) / (1 - p)
+    inc = np.maximum(inc, 0.01 * p)
+    return inc * np.asarray(params["disease.incidence_scale"])[:, None]
+
+
+def income_log_gradient(ratio_bottom_top: float) -> np.ndarray:
+    """Relative risk by income rank bin (1000 bins), log-linear in the log standard of
+    living (interpolated between the vingtile means of INSEE, Insee Première 1687), equal
+    to ``ratio_bottom_top`` at the mean of vingtile 1 relative to vingtile 20."""
+    le = read_data("insee_life_expectancy_by_income_vingtile_2012_2016.csv")
+    inc = le[(le["sex"] == "H") & (le["vingtile"] > 0)].sort_values("vingtile")
+    mids = (inc["vingtile"].to_numpy() - 0.5) / 20
+    log_y = np.log(inc["mean_monthly_niveau_de_vie_eur"].to_numpy(float))
+    ranks = (np.arange(1000) + 0.5) / 1000
+    ly = np.interp(ranks, mids, log_y)
+    beta = math.log(ratio_bottom_top) / (log_y[0] - log_y[-1]) if ratio_bottom_top > 0 else 0.0
+    return np.exp(beta * (ly - ly.mean()))
+
+
+@dataclass
+class PathwayTables:
+    """Arrays read by the pathway kernels, built once from the parameters."""
+
+    params: dict[str, Any]
+    p_no_gp: np.ndarray  # [priority zone flag, department]
+    priority_share: np.ndarray  # [department]
+    rr_death_income: np.ndarray  # [sex, rank bin]
+    dis_onset: np.ndarray  # [age]
+    leave_age: np.ndarray
+    death_norm: np.ndarray | None = None  # [sex, age]
+    inc_base: np.ndarray | None = None  # [condition, sex, age]
+
+    @classmethod
+    def build(cls, params: dict[str, Any], region: Region) -> PathwayTables:
+        p = params
+        rel = REFERENCE_DOCTOR_DENSITY / region.doctors_per_100k
+        no_gp = np.clip(p["care.p_no_gp"] * rel ** p["care.no_gp_density_elasticity"], 0, 0.9)
+        # priority zones: drawn in proportion to each department's doctor shortfall
+        shortfall = np.clip(1.0 - 1.0 / rel, 0.0, None) + 0.05
+        w = shortfall * region.population
+        share = np.clip(p["care.priority_zone_share"] * region.total * shortfall / w.sum(), 0, 0.9)
+        p_no_gp = np.vstack([no_gp, np.clip(2.0 * no_gp, 0, 0.9)])  # assumption: x2 in zones
+        ages = np.arange(N_AGES)
+        dis_onset = p["disability.p_onset"] * np.exp(
+            p["disability.log_rate_per_year_of_age"] * (ages - 40.0))
+        rr_inc = np.vstack([income_log_gradient(x) for x in p["mortality.rr_income_residual"]])
+        return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
+                   dis_onset=np.minimum(dis_onset, 2.0),
+                   leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
+
+    # -- argument packs -------------------------------------------------------------
+    def condition_args(self) -> tuple:
+        p = self.params
+        return (np.asarray(p["disease.rr_smoking"], float), np.asarray(p["disease.rr_obesity"], float),
+                np.asarray(p["disease.rr_stress"], float),
+                np.asarray(p["disease.rr_environment"], float),
+                np.asarray(p["disease.rr_income_residual"], float))
+
+    def death_args(self) -> tuple:
+        p = self.params
+        return (np.asarray(p["disease.rr_death"], float), p["care.case_fatality_rr_poor_access"],
+                p["disease.rr_death_smoking"], p["disease.rr_death_disability"],
+                self.rr_death_income)
+
+
+def _gradient(rr_bottom: float, rank: np.ndarray) -> np.ndarray:
+    return 1.0 + (rr_bottom - 1.0) * (1.0 - rank)
+
+
+def _band_mean(values: np.ndarray, sex: np.ndarray, age: np.ndarray, width: int = 5) -> np.ndarray:
+    """Mean of ``values`` by [sex, age], pooled over ``width``-year bands (ages with no one
+    take the nearest band's value)."""
+    band = age // width
+    nb = N_AGES // width + 1
+    out = np.ones((2, N_AGES))
+    for s in range(2):
+        m = sex == s
+        tot = np.bincount(band[m], weights=values[m], minlength=nb)
+        cnt = np.bincount(band[m], minlength=nb)
+        mean = np.divide(tot, cnt, out=np.full(nb, np.nan), where=cnt > 0)
+        ok = np.flatnonzero(~np.isnan(mean))
+        mean = np.interp(np.arange(nb), ok, mean[ok]) if ok.size else np.ones(nb)
+        out[s] = mean[np.arange(N_AGES) // width]
+    return out
+
+
+def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed: int,
+               year: int) -> None:
+    """Exposures, care access, conditions and disability of the synthetic population, drawn
+    from the same hazards as the yearly processes (see the module docstring), then the
+    incidence and mortality normalisations."""
+    p = tables.params
+    n = pop.n
+    a = pop.arrays()
+    pid = a["pid"]
+    sex = a["sex"].astype(np.int64)
+    age = a["age"].astype(np.int64)
+    edu = a["education"].astype(np.int64)
+    r = a["income_rank"].astype(float)
+    unemployed = a["employment"] == kp.UNEMPLOYED
+
+    def draws(j: int) -> np.ndarray:
+        return rng.uniforms(rng.key(seed, "synthesis_exposures", year * 16 + j), pid)
+
+    # smoking: ever started by ages 12-25, still smoking after quitting hazards from 26
+    p_init = (np.asarray(p["smoking.p_initiation"])[sex]
+              * np.asarray(p["smoking.initiation_rr_education"])[edu]
+              * _gradient(p["smoking.initiation_rr_income"], r))
+    years_init = np.clip(np.minimum(age, 25) - 11, 0, None)
+    p_ever = 1 - (1 - np.minimum(p_init, 1)) ** years_init
+    q = p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[edu]
+    q = np.where(unemployed, q * p["smoking.cessation_rr_unemployed"], q)
+    p_still = (1 - q) ** np.clip(age - 25, 0, None)
+    u = draws(0)
+    a["smoking"][:] = np.where(u < p_ever * p_still, 1, np.where(u < p_ever, 2, 0))
+    # obesity: childhood then adult onset, with remission
+    hc = p["obesity.p_incidence_child"] * np.asarray(p["obesity.child_rr_parents_pcs"])[
+        a["parent_pcs"].astype(np.int64)]
+    ha = (p["obesity.p_incidence_adult"] * np.asarray(p["obesity.adult_rr_education"])[edu]
+          * _gradient(p["obesity.adult_rr_income"], r))
+    m = p["obesity.p_remission"]
+    child_years = np.minimum(age, 18)
+    p18 = hc / (hc + m) * (1 - np.exp(-(hc + m) * child_years))
+    eq = ha / (ha + m)
+    p_ob = np.where(age < 18, p18, eq + (p18 - eq) * np.exp(-(ha + m) * np.clip(age - 18, 0, None)))
+    a["obese"][:] = draws(1) < p_ob
+    # environmental nuisance of the home (differential exposure), fixed
+    grad = _gradient(p["environment.nuisance_rr_income"], r)
+    a["nuisance"][:] = draws(2) < p["environment.p_nuisance"] * grad / grad.mean()
+    # stress: expected value for the load; drawn each year by the exposure process
+    e_stress = np.where(age >= 16, p["stress.p_stress"] * _gradient(p["stress.rr_income"], r)
+                        * np.where(unemployed, p["stress.rr_unemployed"], 1.0), 0.0)
+    w = np.asarray(p["load.weights"])
+    add = (w[0] * (a["smoking"] == 1) + w[1] * a["obese"] + w[2] * a["nuisance"]
+           + w[3] * e_stress)
+    d = p["load.decay"]
+    a["load"][:] = (add * (1 - (1 - d) ** age) / d).astype(np.float32)
+    # priority zones for access to care (fixed), then insurance and GP via the care process
+    a["care"][:] = np.where(draws(3) < tables.priority_share[a["department"]], kp.CARE_PRIORITY, 0)
+    run_care(pop, tables, seed, year - 1)
+    # conditions: DREES prevalence by age, shared out by each person's relative risk
+    rr = np.zeros((len(CONDITIONS), n))
+    kp.condition_rr_all(a["alive"], a["income_rank"], a["smoking"], a["obese"], a["stress"],
+                        a["nuisance"], a["load"], n, *tables.condition_args(),
+                        p["vulnerability.differential"], p["load.log_rr_per_unit"], rr)
+    prev = prevalence_by_age()
+    inc_pop = population_incidence(p, h_death)
+    inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
+    cond = np.zeros(n, dtype=np.uint8)
+    for k in range(len(CONDITIONS)):
+        mean_rr = _band_mean(rr[k], sex, age)
+        inc_base[k] = inc_pop[k][None, :] / mean_rr
+        pk = np.minimum(prev[k, age] * rr[k] / mean_rr[sex, age], 0.95)
+        cond |= np.where(rng.uniforms(rng.key(seed, "synthesis_conditions", year * 8 + k), pid)
+                         < pk, np.uint8(1 << k), np.uint8(0))
+    a["conditions"][:] = cond
+    tables.inc_base = inc_base
+    # disability: the equilibrium of onset and recovery at the person's current hazards
+    n_cond = np.zeros(n)
+    for k in range(len(CONDITIONS)):
+        n_cond += (cond >> k) & 1
+    h = (tables.dis_onset[age] * p["disability.rr_condition"] ** n_cond
+         * _gradient(p["disability.rr_income"], r))
+    a["disability"][:] = draws(4) < h / (h + p["disability.p_recovery"])
+    # mortality normalisation: mean relative risk 1 at each sex and age
+    raw = np.zeros(n)
+    kp.death_rr_all(a["alive"], a["sex"], a["income_rank"], a["smoking"], a["insurance"],
+                    a["care"], a["conditions"], a["disability"], n, *tables.death_args(), raw)
+    tables.death_norm = 1.0 / _band_mean(raw, sex, age)
+    a["rr_death"][:] = (raw * tables.death_norm[sex, age]).astype(np.float32)
+
+
+def chunking(n: int, min_chunk: int = 16_384) -> tuple[int, int]:
+    """Chunk size and count for ``n`` people (results never depend on it)."""
+    chunk = max(min_chunk, -(-n // 256))
+    return chunk, max(1, -(-n // chunk))
+
+
+def run_sep(pop: Population, tables: PathwayTables, seed: int, year: int,
+            n_groups: int, min_chunk: int) -> np.ndarray:
+    """The socioeconomic-position process; returns the vingtile moves [group, sex, age]."""
+    p = tables.params
+    chunk, n_chunks = chunking(pop.n, min_chunk)
+    moves = np.zeros((n_chunks, n_groups * 2 * N_AGES), dtype=np.int32)
+    ge, gi = p["pcs.latent_corr_education"], p["pcs.latent_corr_income"]
+    corr = gi + ge * p["education.latent_corr_income"]
+    kp.sep_step(pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.pcs, pop.employment,
+                pop.income_rank, pop.status_score, pop.sensitive, pop.n, chunk,
+                rng.key(seed, "sep", year), tables.leave_age,
+                np.uint8(p["employment.retirement_age"]), p["employment.p_job_loss"],
+                np.asarray(p["employment.job_loss_rr_education"], float),
+                p["employment.unemployment_income_slope"], p["employment.p_job_finding"],
+                p["income.mobility_sd"], p["income.entry_weight_parents"],
+                p["income.entry_weight_status"], corr, N_AGES, moves)
+    return moves.sum(axis=0, dtype=np.int64).reshape(n_groups, 2, N_AGES)
+
+
+def run_exposures(pop: Population, tables: PathwayTables, seed: int, year: int,
+                  min_chunk: int) -> None:
+    """The exposure process (smoking, obesity, stress, load)."""
+    p = tables.params
+    chunk, _ = chunking(pop.n, min_chunk)
+    kp.exposures_step(
+        pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.parent_pcs, pop.employment,
+        pop.income_rank, pop.sensitive, pop.smoking, pop.obese, pop.nuisance, pop.stress,
+        pop.load, pop.n, chunk, rng.key(seed, "exposures", year),
+        np.asarray(p["smoking.p_initiation"], float),
+        np.asarray(p["smoking.initiation_rr_education"], float),
+        p["smoking.initiation_rr_income"], p["smoking.p_cessation"],
+        np.asarray(p["smoking.cessation_rr_education"], float),
+        p["smoking.cessation_rr_unemployed"], p["obesity.p_incidence_child"],
+        np.asarray(p["obesity.child_rr_parents_pcs"], float), p["obesity.p_incidence_adult"],
+        np.asarray(p["obesity.adult_rr_education"], float), p["obesity.adult_rr_income"],
+        p["obesity.p_remission"], p["stress.p_stress"], p["stress.rr_unemployed"],
+        p["stress.rr_income"], p["load.decay"], np.asarray(p["load.weights"], float),
+        p["load.sensitive_period_multiplier"])
+
+
+def run_care(pop: Population, tables: PathwayTables, seed: int, year: int,
+             min_chunk: int = 16_384) -> None:
+    """The access-to-care process (insurance, GP, forgone care)."""
+    p = tables.params
+    chunk, _ = chunking(pop.n, min_chunk)
+    kp.care_step(
+        pop.pid, pop.alive, pop.department, pop.employment, pop.income_rank, pop.insurance,
+        pop.care, pop.n, chunk, rng.key(seed, "propensity_take_up", 0),
+        rng.key(seed, "propensity_no_insurance", 0), rng.key(seed, "propensity_gp", 0),
+        rng.key(seed, "care", year), p["care.css_free_rank_max"],
+        p["care.css_contributory_rank_max"], p["care.non_take_up_free"],
+        p["care.non_take_up_contributory"], p["care.p_no_insurance_eligible_non_taker"],
+        p["care.p_no_insurance_other"], p["care.no_insurance_rr_unemployed"], tables.p_no_gp,
+        p["care.p_forgone"], p["care.forgone_rr_no_insurance"], p["care.forgone_rr_income"],
+        p["care.forgone_rr_no_gp"])
+
+
+def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
+                n_groups: int, min_chunk: int) -> np.ndarray:
+    """Conditions, disability and the relative risk of death; returns the disabled counts
+    [group, sex, age]."""
+    p = tables.params
+    chunk, n_chunks = chunking(pop.n, min_chunk)
+    counts = np.zeros((n_chunks, n_groups * 2 * N_AGES), dtype=np.int32)
+    kp.disease_step(
+        pop.pid, pop.alive, pop.sex, pop.age, pop.income_rank, pop.smoking, pop.obese,
+        pop.stress, pop.nuisance, pop.load, pop.insurance, pop.care, pop.conditions,
+        pop.disability, pop.rr_death, pop.n, chunk, rng.key(seed, "disease", year),
+        rng.key(seed, "disability", year), tables.inc_base, *tables.condition_args(),
+        p["vulnerability.differential"], p["load.log_rr_per_unit"],
+        p["disease.p_cancer_remission"], tables.dis_onset, p["disability.rr_condition"],
+        p["disability.rr_income"], p["care.progression_rr_poor_access"],
+        p["disability.p_recovery"], *tables.death_args(), tables.death_norm, pop.department,
+        pop.pcs, pop.education, N_AGES, counts)
+    return counts.sum(axis=0, dtype=np.int64).reshape(n_groups, 2, N_AGES)

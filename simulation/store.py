@@ -1,0 +1,899 @@
+"""Results store: SQLAlchemy 2.0 models and the reading and writing of runs.
+
+Only this module talks to the database. Any SQLAlchemy URL of a supported dialect works:
+SQLite by default (``sqlite:///outputs/healthgap.db``, WAL journal, busy timeout) and
+PostgreSQL through psycopg 3 (``postgresql+psycopg://USER@HOST:PORT/DATABASE``) for shared
+use::
+
+    from simulation.store import Store
+    with Store("sqlite:///outputs/healthgap.db") as store:
+        run_id, reused = store.get_or_run(scenario, replicate=0)
+        frames = store.load_result(run_id)      # yearly, life_table_input, life_expectancy
+        store.table("runs")                     # any table as a DataFrame
+
+Guarantees
+----------
+* A run is written in ONE transaction (scenario row, run row with status ``finished``,
+  every result row): a crash leaves either the whole run or nothing.
+* A finished run is identified by (scenario hash, seed, replicate, code version); the code
+  version is ``simulation.__version__`` plus a hash of the package's source and data files,
+  so that changing the code invalidates cached runs. Two processes that compute the same run
+  at once both succeed: the second finds the first's row and reuses it.
+* The schema version is kept in the ``meta`` table; a database of another version is
+  refused with a one-line :class:`SchemaVersionError`.
+* The URL (and so any password) is never stored; messages show it with the password
+  masked. All values go to the database as bound parameters.
+
+Life-table inputs
+-----------------
+A run's deaths and person-years by (year, sex, stratum, group, age) are ~300,000 rows for a
+30-year run of 100,000 agents. To keep storing a run cheap (a few % of computing it), the
+table ``life_table_input`` holds one row per (run, sex, by, group) whose columns ``year``,
+``age``, ``deaths`` and ``person_years`` are packed arrays of equal length ``n_cells``,
+one value per (year, age) cell. Each packed array is self-describing and not pickle: an
+ASCII header ``<numpy dtype>/<divisor>:`` followed by the raw little-endian values, so that
+``value = raw / divisor`` (e.g. ``b"<u2/2:"`` + uint16 values for person-years that are
+multiples of 0.5). :meth:`Store.life_table_input` and ``run.py export life_table_input``
+unpack them into the long table (run_id, year, sex, by, group, age, deaths, person_years),
+exactly as the model produced it, so life tables over any window can be recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Double,
+    Engine,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+#: Version of the database layout; bump it whenever a table or a column changes.
+SCHEMA_VERSION = 1
+DEFAULT_URL = "sqlite:///outputs/healthgap.db"
+#: Environment variable read when no ``--db`` is given (keeps passwords off command lines).
+DB_ENV = "HEALTHGAP_DB"
+#: Seconds a SQLite writer waits for another's transaction before giving up.
+SQLITE_BUSY_TIMEOUT_S = 120
+#: Seconds to wait for a PostgreSQL server to answer a connection.
+PG_CONNECT_TIMEOUT_S = 10
+STATUS_FINISHED = "finished"
+PACKAGES = ("numpy", "numba", "mesa", "pandas", "sqlalchemy")
+TABLES = ("runs", "scenarios", "yearly", "life_table_input", "life_expectancy", "comparisons")
+_PG_LOCK_KEY = 0x6865616C7468  # "health": serialises schema creation between processes
+
+
+class StoreError(Exception):
+    """A database problem the user can fix (unreachable server, wrong password, read-only
+    or corrupt file, bad URL); its message is one line with any password masked."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a version of healthgap with another layout."""
+
+
+# ------------------------------------------------------------------------------ models
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Key-value facts about the database itself (``schema_version``, ``created``)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ScenarioRow(Base):
+    """A scenario as run: its canonical JSON text and the SHA-256 of it."""
+
+    __tablename__ = "scenarios"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    canonical: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    """One replicate of one scenario, computed by one version of the code."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("scenario_hash", "seed", "replicate", "code_version",
+                                       name="uq_runs_identity"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scenario_hash: Mapped[str] = mapped_column(ForeignKey("scenarios.hash"), index=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    replicate: Mapped[int] = mapped_column(Integer)
+    run_seed: Mapped[int] = mapped_column(BigInteger)  # the model's seed for this replicate
+    agents: Mapped[int] = mapped_column(BigInteger)
+    years: Mapped[int] = mapped_column(Integer)
+    start_year: Mapped[int] = mapped_column(Integer)
+    window_first: Mapped[int] = mapped_column(Integer)
+    window_last: Mapped[int] = mapped_column(Integer)
+    code_version: Mapped[str] = mapped_column(String(100))
+    git_commit: Mapped[str | None] = mapped_column(String(80))
+    package_versions: Mapped[str] = mapped_column(Text)  # JSON object
+    status: Mapped[str] = mapped_column(String(16))
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    timings: Mapped[str] = mapped_column(Text)  # JSON object, seconds
+    yearly_columns: Mapped[str] = mapped_column(Text)  # JSON [[column, dtype], ...]
+
+
+class Yearly(Base):
+    """Yearly aggregates in long form: one value per run, year and variable."""
+
+    __tablename__ = "yearly"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variable: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Double)
+
+
+class LifeTableInput(Base):
+    """Deaths and person-years by year and age (packed arrays, see the module docstring)
+    for one run, sex, stratum and group."""
+
+    __tablename__ = "life_table_input"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    sex: Mapped[str] = mapped_column(String(8), primary_key=True)
+    by: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)  # order of first appearance in the model's output
+    n_cells: Mapped[int] = mapped_column(Integer)  # length of each array below
+    year: Mapped[bytes] = mapped_column(LargeBinary)
+    age: Mapped[bytes] = mapped_column(LargeBinary)
+    deaths: Mapped[bytes] = mapped_column(LargeBinary)
+    person_years: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LifeExpectancy(Base):
+    """Period life expectancy (years) by run, sex, stratum, group and age."""
+
+    __tablename__ = "life_expectancy"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    sex: Mapped[str] = mapped_column(String(8), primary_key=True)
+    by: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group: Mapped[str] = mapped_column(String(100), primary_key=True)
+    age: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    e: Mapped[float | None] = mapped_column(Double)
+
+
+class Comparison(Base):
+    """A comparison of scenarios against a baseline (filled by ``run.py compare``)."""
+
+    __tablename__ = "comparisons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    baseline_hash: Mapped[str] = mapped_column(String(64))
+    scenario_hashes: Mapped[str] = mapped_column(Text)  # JSON list of scenario hashes
+
+
+_MODELS: dict[str, type[Base]] = {
+    "runs": Run, "scenarios": ScenarioRow, "yearly": Yearly,
+    "life_table_input": LifeTableInput, "life_expectancy": LifeExpectancy,
+    "comparisons": Comparison,
+}
+
+# ---------------------------------------------------------------------- code identity
+
+
+def _package_root() -> Path:
+    return Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def source_hash() -> str:
+    """SHA-256 (12 hex digits) of the package's source and data files (names and bytes)."""
+    root = _package_root()
+    h = hashlib.sha256()
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and p.suffix in {".py", ".csv", ".toml", ".json"}]
+    for p in sorted(files, key=lambda q: q.relative_to(root).as_posix()):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def code_version() -> str:
+    """``simulation.__version__`` + ``+src.`` + :func:`source_hash`."""
+    from . import __version__
+
+    return f"{__version__}+src.{source_hash()}"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The repository's commit (``+dirty`` when the package differs from it), or None when
+    git or the repository is unavailable. Never raises."""
+    root = _package_root().parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        commit = head.stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "simulation"], capture_output=True, text=True, timeout=5)
+        return commit + ("+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> str:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return json.dumps(out, sort_keys=True)
+
+
+# ------------------------------------------------------------------------ packed arrays
+
+
+def _int_dtype(lo: int, hi: int) -> np.dtype:
+    for code in ("u1", "u2", "u4", "u8") if lo >= 0 else ("i1", "i2", "i4", "i8"):
+        dt = np.dtype("<" + code)
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return dt
+    return np.dtype("<i8")
+
+
+def pack_column(values: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """Choose the smallest exact encoding of a whole column: returns (header, encoded array)."""
+    a = np.asarray(values)
+    if a.dtype.kind == "b":
+        a = a.astype(np.uint8)
+    if a.dtype.kind in "iu":
+        dt = _int_dtype(int(a.min()), int(a.max())) if a.size else np.dtype("<u1")
+        return f"{dt.str}/1:".encode(), a.astype(dt, copy=False)
+    a = a.astype(np.float64, copy=False)
+    if a.size and np.isfinite(a).all():
+        for divisor in (1, 2):
+            k = a * divisor
+            r = np.rint(k)
+            if np.array_equal(k, r) and abs(r).max() < 2**53:
+                dt = _int_dtype(int(r.min()), int(r.max()))
+                return f"{dt.str}/{divisor}:".encode(), r.astype(dt)
+    f32 = a.astype("<f4")
+    if np.array_equal(f32, a, equal_nan=True):
+        return b"<f4/1:", f32
+    return b"<f8/1:", a.astype("<f8", copy=False)
+
+
+def pack_array(values: np.ndarray) -> bytes:
+    """One self-describing packed array (header + raw little-endian values)."""
+    header, enc = pack_column(values)
+    return header + enc.tobytes()
+
+
+def unpack_array(blob: bytes) -> np.ndarray:
+    """Inverse of :func:`pack_array`: int64 for integers, float64 otherwise."""
+    blob = bytes(blob)
+    cut = blob.index(b":")
+    dtype, divisor = blob[:cut].decode("ascii").split("/")
+    raw = np.frombuffer(blob, dtype=np.dtype(dtype), offset=cut + 1)
+    if divisor != "1":
+        return raw.astype(np.float64) / float(divisor)
+    return raw.astype(np.int64 if raw.dtype.kind in "iu" else np.float64)
+
+
+_LTI_KEYS = ("sex", "by", "group")
+_LTI_ARRAYS = ("year", "age", "deaths", "person_years")
+_LTI_COLUMNS = ["year", "sex", "by", "group", "age", "deaths", "person_years"]
+
+
+def encode_life_table_input(lti: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of the ``life_table_input`` table (without run_id) for a model's long frame:
+    one row per (sex, by, group) holding the packed arrays year, age, deaths and
+    person_years of its cells, in the frame's order. Exact for any row order."""
+    n = len(lti)
+    if n == 0:
+        return []
+    keys = [lti[k].to_numpy(dtype=object) for k in _LTI_KEYS]
+    # maximal runs of equal keys (few: the model's frame is year > group > sex > age)
+    change = np.zeros(n - 1, dtype=bool)
+    for col in keys:
+        change |= col[1:] != col[:-1]
+    starts = np.concatenate([[0], np.flatnonzero(change) + 1])
+    lengths = np.diff(np.append(starts, n))
+    ids: dict[tuple, int] = {}
+    seg_key = [ids.setdefault((keys[0][s], keys[1][s], keys[2][s]), len(ids))
+               for s in starts.tolist()]
+    row_key = np.repeat(np.asarray(seg_key, dtype=np.int64), lengths)
+    order = np.argsort(row_key, kind="stable")
+    bounds = np.searchsorted(row_key[order], np.arange(len(ids) + 1)).tolist()
+    packed = {}
+    for col in _LTI_ARRAYS:
+        header, enc = pack_column(lti[col].to_numpy())
+        size = enc.dtype.itemsize
+        packed[col] = (header, enc[order].tobytes(), size)
+    rows = []
+    for seq, key in enumerate(ids):
+        lo, hi = bounds[seq], bounds[seq + 1]
+        row: dict[str, Any] = dict(zip(_LTI_KEYS, key, strict=True))
+        row["seq"] = seq
+        row["n_cells"] = hi - lo
+        for col, (header, raw, size) in packed.items():
+            row[col] = header + raw[lo * size:hi * size]
+        rows.append(row)
+    return rows
+
+
+def decode_life_table_input(rows: Sequence[Any]) -> pd.DataFrame:
+    """Long frame (run_id, year, sex, by, group, age, deaths, person_years) from table rows
+    (objects with the LifeTableInput attributes, in ``run_id, seq`` order): by run, then
+    year, then the stored order (which restores the model's frame exactly)."""
+    columns = ["run_id", *_LTI_COLUMNS]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=np.float64 if c == "person_years" else
+                                          (object if c in _LTI_KEYS else np.int64))
+                             for c in columns})
+    counts = np.array([r.n_cells for r in rows], dtype=np.int64)
+    out: dict[str, np.ndarray] = {
+        "run_id": np.repeat(np.array([r.run_id for r in rows], dtype=np.int64), counts)}
+    for k in _LTI_KEYS:
+        out[k] = np.repeat(np.array([getattr(r, k) for r in rows], dtype=object), counts)
+    for col in _LTI_ARRAYS:
+        values = np.concatenate([unpack_array(getattr(r, col)) for r in rows])
+        out[col] = values.astype(np.float64 if col == "person_years" else np.int64)
+    order = np.lexsort((out["year"], out["run_id"]))  # stable: keeps stored order within
+    return pd.DataFrame({c: out[c][order] for c in columns})
+
+
+# ------------------------------------------------------------------------------ engine
+
+
+def resolve_url(url: str | None) -> str:
+    """``url``, else $HEALTHGAP_DB, else :data:`DEFAULT_URL`."""
+    return url or os.environ.get(DB_ENV) or DEFAULT_URL
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class _Redactor:
+    """Masks the password (and the URL's display form) in every message."""
+
+    def __init__(self, password: str | None) -> None:
+        self.password = password or None
+
+    def __call__(self, text: str) -> str:
+        text = _one_line(text)
+        if self.password:
+            text = text.replace(self.password, "***")
+        return text
+
+
+_SUPPORTED = ("sqlite:///PATH", "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE")
+
+
+def parse_url(url: str) -> URL:
+    """Parse and check a database URL; raises a one-line :class:`StoreError` naming the
+    problem, never echoing a password."""
+    expected = f"expected {' or '.join(_SUPPORTED)}"
+    if not isinstance(url, str) or "://" not in url:
+        raise StoreError(f"--db: not a database URL; {expected}")
+    scheme = url.split("://", 1)[0]
+    backend = scheme.split("+", 1)[0]
+    if backend not in ("sqlite", "postgresql", "postgres"):
+        shown = scheme if scheme.replace("+", "").replace("_", "").isalnum() else "?"
+        raise StoreError(f"--db: unsupported database {shown!r}; {expected}")
+    if backend != "sqlite" and url.split("://", 1)[1].split("?", 1)[0].count("@") > 1:
+        raise StoreError("--db: more than one '@' in the URL; percent-encode '@' in the user "
+                         "name or password as %40")
+    try:
+        u = make_url(url)
+    except (sa_exc.ArgumentError, ValueError):
+        raise StoreError(f"--db: malformed database URL (check the port and the punctuation); "
+                         f"{expected}") from None
+    if backend == "sqlite":
+        if u.drivername not in ("sqlite", "sqlite+pysqlite"):
+            raise StoreError(f"--db: unsupported SQLite driver {u.drivername!r}; {expected}")
+    else:
+        if u.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise StoreError(f"--db: unsupported PostgreSQL driver {u.drivername!r} (use "
+                             f"postgresql+psycopg, psycopg 3); {expected}")
+        u = u.set(drivername="postgresql+psycopg")
+        if not u.database:
+            raise StoreError(f"--db: no database name in the URL; {expected}")
+    return u
+
+
+def _sqlite_path(u: URL) -> Path | None:
+    db = u.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+def make_engine(u: URL) -> Engine:
+    """An engine for a parsed URL: SQLite with WAL, a busy timeout, foreign keys and
+    ``BEGIN IMMEDIATE`` for writes; PostgreSQL with a connection timeout."""
+    if u.get_backend_name() == "sqlite":
+        path = _sqlite_path(u)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # transactions are begun below
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000:d}")
+                cur.execute("PRAGMA foreign_keys = ON")
+                try:
+                    cur.execute("PRAGMA journal_mode = WAL")
+                except Exception as e:  # a read-only file can still be read
+                    if "readonly" not in str(e).replace("-", "").replace(" ", "").lower():
+                        raise
+                cur.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes
+            finally:
+                cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            # a writer takes the lock up front, so it waits (busy timeout) rather than
+            # failing with "database is locked" when upgrading a read lock
+            write = conn.get_execution_options().get("healthgap_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in u.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if "application_name" not in u.query:
+        connect_args["application_name"] = "healthgap"
+    try:
+        return create_engine(u, connect_args=connect_args, pool_pre_ping=True)
+    except ImportError:
+        raise StoreError("PostgreSQL needs psycopg 3: pip install 'healthgap[postgres]'") from None
+
+
+# ------------------------------------------------------------------------------- store
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What :meth:`Store.get_or_run` did: the run's id and whether it was reused."""
+
+    run_id: int
+    reused: bool
+
+
+class Store:
+    """The results database. Opening checks (or creates) the schema; every method turns a
+    database failure into a one-line :class:`StoreError` with the password masked."""
+
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
+        raw = resolve_url(url)
+        self._redact = _Redactor(None)
+        self.url = parse_url(raw)
+        self._redact = _Redactor(self.url.password if isinstance(self.url.password, str)
+                                 else None)
+        #: The URL with the password masked, safe to print.
+        self.display_url = self.url.render_as_string(hide_password=True)
+        self.dialect = self.url.get_backend_name()
+        with self._errors():
+            path = _sqlite_path(self.url) if self.dialect == "sqlite" else None
+            if path is not None and not create and not path.exists():
+                raise StoreError(f"database {self.display_url}: no such file; run a scenario "
+                                 "first or give --db")
+            self.engine = make_engine(self.url)
+            self._ensure_schema(create)
+
+    # ------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except StoreError as e:
+            raise type(e)(self._redact(str(e))) from None
+        except sa_exc.DBAPIError as e:
+            reason = str(e.orig) if e.orig is not None else type(e).__name__
+            raise StoreError(self._redact(f"database {self.display_url}: {reason}")) from None
+        except sa_exc.SQLAlchemyError as e:
+            raise StoreError(self._redact(f"database {self.display_url}: "
+                                          f"{type(e).__name__}: {str(e).splitlines()[0]}")
+                             ) from None
+        except OSError as e:
+            raise StoreError(self._redact(f"database {self.display_url}: {e.strerror or e}")
+                             ) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A session in one write transaction (SQLite: BEGIN IMMEDIATE), committed at the
+        end, rolled back on any error."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(healthgap_write=True)
+            with Session(bind=conn) as session, session.begin():
+                yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.engine) as session:
+            yield session
+
+    def _insert_ignoring_conflicts(self, model: type[Base], index_elements: list[str]):
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        return dialect_insert(model).on_conflict_do_nothing(index_elements=index_elements)
+
+    def _ensure_schema(self, create: bool) -> None:
+        with self._read() as s:
+            names = set(inspect(s.connection()).get_table_names())
+            if "meta" in names:
+                self._check_version(s)
+                return
+        if not create:
+            raise StoreError(f"database {self.display_url} holds no healthgap results; run a "
+                             "scenario first or give another --db")
+        with self._write() as s:
+            if self.dialect == "postgresql":
+                s.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+            names = set(inspect(s.connection()).get_table_names())
+            if "meta" in names:
+                self._check_version(s)
+                return
+            ours = names & (set(TABLES) | {"meta"})
+            if ours:
+                raise StoreError(f"database {self.display_url} has tables named like "
+                                 f"healthgap's ({', '.join(sorted(ours))}) but no 'meta' "
+                                 "table: it is not a healthgap results store; use another --db")
+            Base.metadata.create_all(s.connection())
+            s.add_all([Meta(key="schema_version", value=str(SCHEMA_VERSION)),
+                       Meta(key="created", value=_now().isoformat(timespec="seconds"))])
+
+    def _check_version(self, s: Session) -> None:
+        found = s.scalar(select(Meta.value).where(Meta.key == "schema_version"))
+        if found != str(SCHEMA_VERSION):
+            raise SchemaVersionError(
+                f"database {self.display_url} has results schema version {found}, this "
+                f"healthgap needs version {SCHEMA_VERSION}: use a new --db file, or export what "
+                "you need (run.py export TABLE --db ...) and delete the old database")
+
+    # ------------------------------------------------------------ runs
+    def find_run(self, scenario: Any, replicate: int) -> int | None:
+        """The id of the finished run of ``scenario`` and ``replicate`` by this code
+        version, or None."""
+        with self._errors(), self._read() as s:
+            return s.scalar(select(Run.id).where(
+                Run.scenario_hash == scenario.hash, Run.seed == scenario.seed,
+                Run.replicate == replicate, Run.code_version == code_version(),
+                Run.status == STATUS_FINISHED))
+
+    def save_run(self, result: Any, started: datetime | None = None) -> int:
+        """Write a :class:`~simulation.runner.RunResult` in one transaction and return its
+        run id. If the same run (scenario hash, seed, replicate, code version) is already
+        stored, e.g. written meanwhile by another process, nothing is written and the
+        existing id is returned."""
+        scenario = result.scenario
+        finished = _now()
+        if started is None:
+            started = datetime.fromtimestamp(
+                finished.timestamp() - sum(result.timings.values()), UTC)
+        yearly = result.yearly
+        run_row = {
+            "scenario_hash": scenario.hash, "seed": scenario.seed,
+            "replicate": int(result.replicate), "run_seed": int(result.seed),
+            "agents": scenario.agents, "years": scenario.years,
+            "start_year": scenario.start_year,
+            "window_first": int(result.window[0]), "window_last": int(result.window[1]),
+            "code_version": code_version(), "git_commit": git_commit(),
+            "package_versions": package_versions(), "status": STATUS_FINISHED,
+            "started": started, "finished": finished,
+            "timings": json.dumps({k: round(float(v), 6) for k, v in result.timings.items()}),
+            "yearly_columns": json.dumps([[c, str(yearly[c].dtype)] for c in yearly.columns]),
+        }
+        yearly_rows = _yearly_rows(yearly)
+        le = result.life_expectancy
+        le_rows = [
+            {"sex": sx, "by": by, "group": g, "age": a, "seq": i, "e": None if e != e else e}
+            for i, (sx, by, g, a, e) in enumerate(zip(
+                le["sex"].tolist(), le["by"].tolist(), le["group"].tolist(),
+                le["age"].astype(np.int64).tolist(), le["e"].astype(np.float64).tolist(),
+                strict=True))]
+        lti_rows = encode_life_table_input(result.life_table_input)
+        with self._errors():
+            with self._write() as s:
+                s.execute(self._insert_ignoring_conflicts(ScenarioRow, ["hash"]).values(
+                    hash=scenario.hash, name=scenario.name, canonical=scenario.canonical,
+                    created=finished))
+                run_id = s.scalar(
+                    self._insert_ignoring_conflicts(
+                        Run, ["scenario_hash", "seed", "replicate", "code_version"])
+                    .values(**run_row).returning(Run.id))
+                if run_id is not None:
+                    conn = s.connection()
+                    for model, rows in ((Yearly, yearly_rows), (LifeExpectancy, le_rows),
+                                        (LifeTableInput, lti_rows)):
+                        if rows:
+                            for r in rows:
+                                r["run_id"] = run_id
+                            conn.execute(model.__table__.insert(), rows)
+            if run_id is None:  # someone else stored this run first: reuse theirs
+                run_id = self.find_run(scenario, int(result.replicate))
+                if run_id is None:
+                    raise StoreError(f"database {self.display_url}: run conflicts with a stored "
+                                     "run that cannot be found")
+        return int(run_id)
+
+    def get_or_run(self, scenario: Any, replicate: int,
+                   compute: Callable[[Any, int], Any] | None = None) -> StoredRun:
+        """Reuse the finished run of (scenario, replicate) or compute it with
+        ``compute(scenario, replicate)`` (default: :func:`simulation.run_scenario`) and
+        save it."""
+        found = self.find_run(scenario, replicate)
+        if found is not None:
+            return StoredRun(found, True)
+        if compute is None:
+            from .runner import run_scenario
+
+            def compute(sc, r):  # noqa: ANN001, ANN202
+                return run_scenario(sc, replicate=r)
+
+        started = _now()
+        result = compute(scenario, replicate)
+        return StoredRun(self.save_run(result, started=started), False)
+
+    def save_comparison(self, name: str, baseline_hash: str,
+                        scenario_hashes: Sequence[str]) -> int:
+        """Record a comparison; returns its id."""
+        with self._errors(), self._write() as s:
+            row = Comparison(name=name, created=_now(), baseline_hash=baseline_hash,
+                             scenario_hashes=json.dumps(list(scenario_hashes)))
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    # ------------------------------------------------------------ reading
+    def load_result(self, run_id: int) -> dict[str, pd.DataFrame]:
+        """The stored frames of one run, as the model produced them: ``yearly``,
+        ``life_table_input``, ``life_expectancy``, plus ``run`` (its one row)."""
+        run = self.runs(run_ids=[run_id])
+        if run.empty:
+            raise StoreError(f"no run {run_id} in database {self.display_url}")
+        lti = self.life_table_input([run_id]).drop(columns="run_id")
+        le = self.life_expectancy([run_id]).drop(columns="run_id")
+        return {"run": run, "yearly": self.yearly_wide(run_id), "life_table_input": lti,
+                "life_expectancy": le}
+
+    def load_run_result(self, run_id: int, scenario: Any = None) -> Any:
+        """A :class:`~simulation.runner.RunResult` rebuilt from the store (the scenario from
+        its canonical text unless given)."""
+        from .runner import RunResult
+
+        frames = self.load_result(run_id)
+        run = frames["run"].iloc[0]
+        if scenario is None:
+            scenario = scenario_from_canonical(self.scenario_canonical(run["scenario_hash"]),
+                                               source=f"run {run_id}")
+        return RunResult(
+            scenario=scenario, replicate=int(run["replicate"]), seed=int(run["run_seed"]),
+            window=(int(run["window_first"]), int(run["window_last"])),
+            yearly=frames["yearly"], life_table_input=frames["life_table_input"],
+            life_expectancy=frames["life_expectancy"], timings=json.loads(run["timings"]))
+
+    def scenario_canonical(self, scenario_hash: str) -> str:
+        with self._errors(), self._read() as s:
+            text = s.scalar(select(ScenarioRow.canonical).where(ScenarioRow.hash == scenario_hash))
+        if text is None:
+            raise StoreError(f"no scenario {scenario_hash[:12]} in database {self.display_url}")
+        return text
+
+    def _frame(self, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
+        with self._errors(), self._read() as s:
+            rows = s.execute(stmt).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+
+    def runs(self, run_ids: Iterable[int] | None = None,
+             scenario_hashes: Iterable[str] | None = None) -> pd.DataFrame:
+        cols = [c.name for c in Run.__table__.columns]
+        stmt = select(*Run.__table__.columns).order_by(Run.id)
+        if run_ids is not None:
+            stmt = stmt.where(Run.id.in_([int(i) for i in run_ids]))
+        if scenario_hashes is not None:
+            stmt = stmt.where(Run.scenario_hash.in_(list(scenario_hashes)))
+        return self._frame(stmt, cols)
+
+    def scenarios(self, hashes: Iterable[str] | None = None) -> pd.DataFrame:
+        cols = [c.name for c in ScenarioRow.__table__.columns]
+        stmt = select(*ScenarioRow.__table__.columns).order_by(ScenarioRow.created,
+                                                               ScenarioRow.hash)
+        if hashes is not None:
+            stmt = stmt.where(ScenarioRow.hash.in_(list(hashes)))
+        return self._frame(stmt, cols)
+
+    def comparisons(self, ids: Iterable[int] | None = None) -> pd.DataFrame:
+        cols = [c.name for c in Comparison.__table__.columns]
+        stmt = select(*Comparison.__table__.columns).order_by(Comparison.id)
+        if ids is not None:
+            stmt = stmt.where(Comparison.id.in_([int(i) for i in ids]))
+        return self._frame(stmt, cols)
+
+    def yearly(self, run_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Long yearly aggregates: run_id, year, variable, value."""
+        stmt = select(Yearly.run_id, Yearly.year, Yearly.variable, Yearly.value).order_by(
+            Yearly.run_id, Yearly.year, Yearly.variable)
+        if run_ids is not None:
+            stmt = stmt.where(Yearly.run_id.in_([int(i) for i in run_ids]))
+        df = self._frame(stmt, ["run_id", "year", "variable", "value"])
+        return df.astype({"value": np.float64})
+
+    def yearly_wide(self, run_id: int) -> pd.DataFrame:
+        """One run's yearly aggregates as the model's frame (columns and dtypes restored)."""
+        with self._errors(), self._read() as s:
+            spec = s.scalar(select(Run.yearly_columns).where(Run.id == run_id))
+        long = self.yearly([run_id])
+        columns = json.loads(spec) if spec else [["year", "int64"]]
+        wide = long.pivot(index="year", columns="variable", values="value")
+        out = pd.DataFrame(index=range(len(wide)))
+        for name, dtype in columns:
+            values = wide.index.to_numpy() if name == "year" else (
+                wide[name].to_numpy() if name in wide else np.full(len(wide), np.nan))
+            try:
+                out[name] = pd.Series(values).astype(dtype).to_numpy()
+            except (TypeError, ValueError):
+                out[name] = values
+        return out
+
+    def life_expectancy(self, run_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """run_id, sex, by, group, age, e (in each run's original order)."""
+        stmt = select(LifeExpectancy.run_id, LifeExpectancy.sex, LifeExpectancy.by,
+                      LifeExpectancy.group, LifeExpectancy.age, LifeExpectancy.e).order_by(
+            LifeExpectancy.run_id, LifeExpectancy.seq)
+        if run_ids is not None:
+            stmt = stmt.where(LifeExpectancy.run_id.in_([int(i) for i in run_ids]))
+        df = self._frame(stmt, ["run_id", "sex", "by", "group", "age", "e"])
+        return df.astype({"run_id": np.int64, "age": np.int64, "e": np.float64})
+
+    def life_table_input(self, run_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Long deaths and person-years: run_id, year, sex, by, group, age, deaths,
+        person_years (unpacked; in each run's original order)."""
+        stmt = select(LifeTableInput).order_by(LifeTableInput.run_id, LifeTableInput.seq)
+        if run_ids is not None:
+            stmt = stmt.where(LifeTableInput.run_id.in_([int(i) for i in run_ids]))
+        with self._errors(), self._read() as s:
+            rows = s.scalars(stmt).all()
+            return decode_life_table_input(rows)
+
+    def table(self, name: str, run_id: int | None = None,
+              comparison_id: int | None = None) -> pd.DataFrame:
+        """Any stored table (see :data:`TABLES`) as a DataFrame, optionally restricted to
+        one run and/or to the runs of one comparison."""
+        if name not in TABLES:
+            raise StoreError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+        runs = None
+        hashes = None
+        comparisons = None
+        if comparison_id is not None:
+            comparisons = self.comparisons([comparison_id])
+            if comparisons.empty:
+                raise StoreError(f"--comparison {comparison_id}: no such comparison in "
+                                 f"database {self.display_url}")
+            c = comparisons.iloc[0]
+            hashes = {c["baseline_hash"], *json.loads(c["scenario_hashes"])}
+        if run_id is not None:
+            run = self.runs(run_ids=[run_id])
+            if run.empty:
+                raise StoreError(f"--run {run_id}: no such run in database {self.display_url}")
+            if hashes is not None and run.iloc[0]["scenario_hash"] not in hashes:
+                runs = []
+            else:
+                runs = [int(run_id)]
+                hashes = {run.iloc[0]["scenario_hash"]}
+        if hashes is not None and runs is None:
+            runs = self.runs(scenario_hashes=hashes)["id"].astype(int).tolist()
+        if name == "runs":
+            return self.runs(run_ids=runs)
+        if name == "scenarios":
+            return self.scenarios(hashes=hashes)
+        if name == "comparisons":
+            if comparisons is not None:
+                return comparisons
+            out = self.comparisons()
+            if hashes is not None:
+                keep = [bool(hashes & {r["baseline_hash"], *json.loads(r["scenario_hashes"])})
+                        for _, r in out.iterrows()]
+                out = out[keep].reset_index(drop=True)
+            return out
+        if name == "yearly":
+            return self.yearly(runs)
+        if name == "life_expectancy":
+            return self.life_expectancy(runs)
+        return self.life_table_input(runs)
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows of every table (for checks and tests)."""
+        with self._errors(), self._read() as s:
+            return {name: int(s.scalar(select(func.count()).select_from(model)))
+                    for name, model in _MODELS.items()}
+
+
+def _yearly_rows(yearly: pd.DataFrame) -> list[dict[str, Any]]:
+    if "year" not in yearly.columns:
+        raise ValueError("yearly aggregates need a 'year' column")
+    years = yearly["year"].astype(np.int64).tolist()
+    rows = []
+    for col in yearly.columns:
+        if col == "year":
+            continue
+        values = pd.to_numeric(yearly[col], errors="raise").astype(np.float64).tolist()
+        rows.extend({"year": y, "variable": col, "value": None if v != v else v}
+                    for y, v in zip(years, values, strict=True))
+    return rows
+
+
+def scenario_from_canonical(text: str, source: str = "<database>") -> Any:
+    """Rebuild a :class:`~simulation.config.Scenario` from its canonical text (same hash)."""
+    from .config import Scenario
+
+    body = json.loads(text)
+    return Scenario(source=source, overrides={}, **body)
+
+
+__all__ = [
+    "DEFAULT_URL", "SCHEMA_VERSION", "TABLES", "Comparison", "LifeExpectancy", "LifeTableInput",
+    "Meta", "Run", "ScenarioRow", "SchemaVersionError", "Store", "StoreError", "StoredRun",
+    "Yearly", "code_version", "decode_life_table_input", "encode_life_table_input",
+    "pack_array", "parse_url", "unpack_array",
+]
