@@ -66,7 +66,8 @@ def baseline_hazard(params: dict[str, Any]) -> np.ndarray:
     From INED q(x) (mean of the years in ``mortality.qx_first_year..qx_last_year``),
     h = -ln(1 - q). Beyond 99 the log hazard grows by ``mortality.old_age_log_hazard_slope``
     per year up to ``mortality.max_hazard``; from ``mortality.max_age`` on, death is
-    certain within the year.
+    certain within the year. The hazard is multiplied by ``mortality.level`` below 50 and
+    ``mortality.level_old_age`` from 70, linearly in between.
     """
     q = baseline_qx(params["mortality.qx_first_year"], params["mortality.qx_last_year"])
     h = -np.log1p(-q)
@@ -75,7 +76,10 @@ def baseline_hazard(params: dict[str, Any]) -> np.ndarray:
     extra = np.arange(1, N_AGES - 99)
     old = np.log(h[:, 99:100]) + params["mortality.old_age_log_hazard_slope"] * extra
     out[:, 100:] = np.minimum(old[:, : N_AGES - 100], math.log(params["mortality.max_hazard"]))
-    out = np.exp(out)
+    young = np.asarray(params["mortality.level"], float)[:, None]
+    old = np.asarray(params["mortality.level_old_age"], float)[:, None]
+    w = np.clip((np.arange(N_AGES) - 50) / 20.0, 0.0, 1.0)[None, :]
+    out = np.exp(out) * (young * (1 - w) + old * w)
     out[:, int(params["mortality.max_age"]):] = 64.0  # survival exp(-64) ~ 1e-28: certain death
     return out
 

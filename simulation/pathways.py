@@ -73,6 +73,22 @@ def income_log_gradient(ratio_bottom_top: float) -> np.ndarray:
     return np.exp(beta * (ly - ly.mean()))
 
 
+def residual_mortality_gradient(p: dict[str, Any], n_bins: int = 100) -> np.ndarray:
+    """Residual relative risk of death by [sex, age, income rank bin]: the log-linear
+    gradient of :func:`income_log_gradient` (``mortality.rr_income_residual``), its log
+    scaled by 1 up to age 40, then linearly down to ``mortality.income_gradient_at_90`` at
+    90 and beyond (relative inequalities in mortality narrow with age)."""
+    ages = np.arange(N_AGES)
+    out = np.empty((2, N_AGES, n_bins))
+    for s in range(2):
+        log_rr = np.log(income_log_gradient(p["mortality.rr_income_residual"][s]))
+        log_rr = log_rr.reshape(n_bins, -1).mean(axis=1)
+        f90 = p["mortality.income_gradient_at_90"][s]
+        f = np.clip(1.0 + (f90 - 1.0) * (ages - 40) / 50.0, min(f90, 1.0), max(f90, 1.0))
+        out[s] = np.exp(f[:, None] * log_rr[None, :])
+    return out
+
+
 @dataclass
 class PathwayTables:
     """Arrays read by the pathway kernels, built once from the parameters."""
@@ -80,7 +96,7 @@ class PathwayTables:
     params: dict[str, Any]
     p_no_gp: np.ndarray  # [priority zone flag, department]
     priority_share: np.ndarray  # [department]
-    rr_death_income: np.ndarray  # [sex, rank bin]
+    rr_death_income: np.ndarray  # [sex, age, rank bin]
     dis_onset: np.ndarray  # [age]
     leave_age: np.ndarray
     death_norm: np.ndarray | None = None  # [sex, age]
@@ -99,7 +115,7 @@ class PathwayTables:
         ages = np.arange(N_AGES)
         dis_onset = p["disability.p_onset"] * np.exp(
             p["disability.log_rate_per_year_of_age"] * (ages - 40.0))
-        rr_inc = np.vstack([income_log_gradient(x) for x in p["mortality.rr_income_residual"]])
+        rr_inc = residual_mortality_gradient(p)
         return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
                    dis_onset=np.minimum(dis_onset, 2.0),
                    leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
@@ -138,6 +154,24 @@ def _band_mean(values: np.ndarray, sex: np.ndarray, age: np.ndarray, width: int 
         mean = np.interp(np.arange(nb), ok, mean[ok]) if ok.size else np.ones(nb)
         out[s] = mean[np.arange(N_AGES) // width]
     return out
+
+
+def _cumulative_prevalence(onset: np.ndarray, mult: np.ndarray, recovery: float,
+                           age: np.ndarray) -> np.ndarray:
+    """Prevalence at ``age`` of a state entered with hazard ``mult * onset[x]`` at each
+    past age x and left with probability ``recovery`` a year (yearly recursion on a grid of
+    multipliers, interpolated in log)."""
+    grid = np.geomspace(max(mult.min(), 1e-3), max(mult.max(), 1e-3) * 1.0001, 48)
+    table = np.zeros((grid.size, N_AGES))
+    prev = np.zeros(grid.size)
+    for x in range(N_AGES):
+        table[:, x] = prev
+        prev = prev + (1 - prev) * (1 - np.exp(-grid * onset[x])) - prev * recovery
+    pos = np.interp(np.log(np.maximum(mult, grid[0])), np.log(grid), np.arange(grid.size))
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, grid.size - 1)
+    w = pos - lo
+    return (1 - w) * table[lo, age] + w * table[hi, age]
 
 
 def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed: int,
@@ -211,16 +245,17 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
                          < pk, np.uint8(1 << k), np.uint8(0))
     a["conditions"][:] = cond
     tables.inc_base = inc_base
-    # disability: the equilibrium of onset and recovery at the person's current hazards
+    # disability: onset and recovery over the life so far at the person's current multiplier
     n_cond = np.zeros(n)
     for k in range(len(CONDITIONS)):
         n_cond += (cond >> k) & 1
-    h = (tables.dis_onset[age] * p["disability.rr_condition"] ** n_cond
-         * _gradient(p["disability.rr_income"], r))
-    a["disability"][:] = draws(4) < h / (h + p["disability.p_recovery"])
+    mult = p["disability.rr_condition"] ** n_cond * _gradient(p["disability.rr_income"], r)
+    a["disability"][:] = draws(4) < _cumulative_prevalence(
+        tables.dis_onset, mult, p["disability.p_recovery"], age)
     # mortality normalisation: mean relative risk 1 at each sex and age
     raw = np.zeros(n)
-    kp.death_rr_all(a["alive"], a["sex"], a["income_rank"], a["smoking"], a["insurance"],
+    kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
+                    a["insurance"],
                     a["care"], a["conditions"], a["disability"], n, *tables.death_args(), raw)
     tables.death_norm = 1.0 / _band_mean(raw, sex, age)
     a["rr_death"][:] = (raw * tables.death_norm[sex, age]).astype(np.float32)

@@ -294,7 +294,7 @@ def poor_access(care_flags, insurance_code) -> bool:
 
 
 @njit(cache=True, inline="always")
-def death_rr(cond, poor, smk, dis, s, rank, rr_death_cond, case_fatality_rr,
+def death_rr(cond, poor, smk, dis, s, a, rank, rr_death_cond, case_fatality_rr,
              rr_death_smoking, rr_death_disability, rr_death_income):
     """Relative risk of death before normalisation (see :func:`disease_step`)."""
     rrd = 1.0
@@ -310,13 +310,13 @@ def death_rr(cond, poor, smk, dis, s, rank, rr_death_cond, case_fatality_rr,
         rrd *= math.sqrt(rr_death_smoking)
     if dis:
         rrd *= rr_death_disability
-    n_bins = rr_death_income.shape[1]
-    return rrd * rr_death_income[s, min(np.int64(rank * np.float32(n_bins)), n_bins - 1)]
+    n_bins = rr_death_income.shape[2]
+    return rrd * rr_death_income[s, a, min(np.int64(rank * np.float32(n_bins)), n_bins - 1)]
 
 
 @njit(cache=True, parallel=True)
-def death_rr_all(alive, sex, income_rank, smoking, insurance, care, conditions, disability,
-                 n, rr_death_cond, case_fatality_rr, rr_death_smoking, rr_death_disability,
+def death_rr_all(alive, sex, age, income_rank, smoking, insurance, care, conditions,
+                 disability, n, rr_death_cond, case_fatality_rr, rr_death_smoking, rr_death_disability,
                  rr_death_income, out):  # pragma: no cover - numba
     """Un-normalised relative risk of death of everyone (for the normalisation at start)."""
     for i in prange(n):
@@ -324,7 +324,7 @@ def death_rr_all(alive, sex, income_rank, smoking, insurance, care, conditions, 
             out[i] = 0.0
             continue
         out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]), smoking[i],
-                          disability[i], sex[i], income_rank[i], rr_death_cond,
+                          disability[i], sex[i], age[i], income_rank[i], rr_death_cond,
                           case_fatality_rr, rr_death_smoking, rr_death_disability,
                           rr_death_income)
 
@@ -367,7 +367,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     The relative risk of death is ``death_norm[sex, age]`` times, for each condition,
     ``1 + (rr_death_cond[c] - 1) * (case_fatality_rr if poor access else 1)``, times the
     direct relative risks of smoking and disability and the residual income gradient
-    ``rr_death_income[sex, rank bin]``. ``death_norm`` makes the mean relative risk at each
+    ``rr_death_income[sex, age, rank bin]``. ``death_norm`` makes the mean relative risk at each
     age and sex 1 in the initial population, so the population keeps INED's mortality.
 
     The disabled are counted by [group, sex, age] into ``disabled_counts[chunk]`` (flat),
@@ -431,5 +431,5 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                 dc[(G_EDUCATION + np.int64(education[i])) * stride + b] += 1
                 dc[(G_DEPARTMENT + np.int64(department[i])) * stride + b] += 1
             rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                cond, poor, smk, dis, s, income_rank[i], rr_death_cond, case_fatality_rr,
+                cond, poor, smk, dis, s, a, income_rank[i], rr_death_cond, case_fatality_rr,
                 rr_death_smoking, rr_death_disability, rr_death_income))

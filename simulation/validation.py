@@ -1,0 +1,158 @@
+"""Baseline validation: the model against the observed French gradients.
+
+:func:`validate` runs a scenario and returns one row per target: the observed value with
+its source, the model's value and the difference. Targets (copied from shared/data, with
+their sources, in ``simulation/data``):
+
+* life expectancy at birth, 60 and 65 by income vingtile and sex, and the gap between the
+  richest and poorest 5% (INSEE, Insee Première 1687, 2012-2016);
+* diabetes and cardiovascular prevalence by income decile, age- and sex-standardised
+  (DREES, Études et Résultats 1243, 2016-2017);
+* daily smoking at 18-75 by sex, diploma and employment (Santé publique France, Baromètre
+  santé 2022, BEH 2023 n°9-10);
+* non-take-up of the free CSS among the eligible (DREES, 2022);
+* complementary insurance, forgone care and adult obesity by social group (DREES, INSEE
+  SRCV, ObEpi), reported without a tolerance (orders of magnitude).
+
+The issue's tolerances are kept in the ``tolerance`` column (``abs`` in the target's unit,
+``rel`` relative) and ``ok`` says whether the model meets them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Scenario
+from .model import HealthInequalityModel
+from .population import read_data
+
+INSEE = "INSEE, Insee Premiere 1687 (2018), 2012-2016"
+DREES = "DREES, Etudes et Resultats 1243 (2022), 2016-2017, standardised"
+BEH = "Sante publique France, Barometre sante 2022 (BEH 2023 n.9-10)"
+
+
+def population_frame(model: HealthInequalityModel) -> pd.DataFrame:
+    """The living people now, with the attributes the validation needs."""
+    a = model.population.arrays()
+    alive = a["alive"] == 1
+    df = pd.DataFrame({k: a[k][alive] for k in (
+        "sex", "age", "income_rank", "education", "pcs", "employment", "smoking", "obese",
+        "insurance", "care", "conditions", "disability")})
+    df["age"] = df["age"].astype(int)
+    df["decile"] = (df["income_rank"] * 10).astype(int) + 1
+    df["quintile"] = (df["income_rank"] * 5).astype(int) + 1
+    return df
+
+
+def _standardised(df: pd.DataFrame, flag: pd.Series, by: str) -> pd.Series:
+    """Prevalence of ``flag`` by ``by``, directly standardised on the whole population's
+    structure by sex and 5-year age group."""
+    cell = df["sex"].astype(int) * 100 + df["age"] // 5
+    weights = cell.value_counts(normalize=True)
+    rates = flag.groupby([df[by], cell]).mean()
+    out = {}
+    for g, sub in rates.groupby(level=0):
+        r = sub.droplevel(0).reindex(weights.index)
+        w = weights[r.notna()]
+        out[g] = float((r.dropna() * w).sum() / w.sum())
+    return pd.Series(out)
+
+
+def _row(target: str, group: str, observed: float, model: float, unit: str, source: str,
+         tol_abs: float | None = None, tol_rel: float | None = None) -> dict[str, Any]:
+    diff = model - observed
+    ok = None
+    if tol_abs is not None:
+        ok = bool(abs(diff) <= tol_abs)
+    elif tol_rel is not None:
+        ok = bool(abs(diff) <= tol_rel * abs(observed))
+    tol = (f"±{tol_abs:g}" if tol_abs is not None
+           else f"±{tol_rel:.0%}" if tol_rel is not None else "")
+    return {"target": target, "group": group, "observed": observed, "model": model,
+            "difference": diff, "unit": unit, "tolerance": tol, "ok": ok, "source": source}
+
+
+def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
+                    params: dict[str, Any]) -> pd.DataFrame:
+    """One row per target from model outputs: ``le`` from
+    :meth:`HealthInequalityModel.life_expectancy`, ``people`` from :func:`population_frame`."""
+    rows = []
+    obs = read_data("insee_life_expectancy_by_income_vingtile_2012_2016.csv")
+    for sex, code in (("M", "H"), ("F", "F")):
+        o = obs[obs["sex"] == code].set_index("vingtile")
+        for age, col in ((0, "e0"), (60, "e60"), (65, "e65")):
+            m = le[(le["sex"] == sex) & (le["by"] == "income_vingtile") & (le["age"] == age)]
+            m = m.set_index(m["group"].astype(int))["e"]
+            for v in range(1, 21):
+                rows.append(_row(f"{col} by income vingtile", f"{sex} V{v}", float(o.loc[v, col]),
+                                 float(m.get(v, np.nan)), "years", INSEE, tol_abs=1.0))
+            if age == 0:
+                rows.append(_row("e0 gap V20-V1", sex, float(o.loc[20, col] - o.loc[1, col]),
+                                 float(m.get(20, np.nan) - m.get(1, np.nan)), "years", INSEE,
+                                 tol_abs=0.5))
+            a = le[(le["sex"] == sex) & (le["by"] == "all") & (le["age"] == age)]["e"]
+            rows.append(_row(f"{col} whole population", sex, float(o.loc[0, col]),
+                             float(a.iloc[0]), "years", INSEE))
+    prev = read_data("drees_chronic_disease_prevalence_by_income_decile_2016_2017.csv")
+    for bit, name, group in ((1, "cardiovascular", "Maladies cardioneurovasculaires"),
+                             (2, "diabetes", "Diabète")):
+        model_rates = _standardised(people, (people["conditions"] & bit) > 0, "decile")
+        o = prev[prev["disease_group"] == group].set_index("income_decile")["std_rate"]
+        for d in range(1, 11):
+            rows.append(_row(f"{name} prevalence by income decile", f"D{d}", 100 * float(o[d]),
+                             100 * float(model_rates.get(d, np.nan)), "%", DREES, tol_rel=0.25))
+    adults = people[(people["age"] >= 18) & (people["age"] <= 75)]
+    smoker = adults["smoking"] == 1
+    low = adults["education"] <= 2
+    rows.append(_row("daily smoking 18-75", "no diploma or below bac", 30.8,
+                     100 * smoker[low].mean(), "%", BEH, tol_abs=5))
+    rows.append(_row("daily smoking 18-75", "above bac", 16.8,
+                     100 * smoker[adults["education"] == 4].mean(), "%", BEH, tol_abs=5))
+    rows.append(_row("daily smoking 18-75", "all", 24.5, 100 * smoker.mean(), "%", BEH))
+    rows.append(_row("daily smoking 18-75", "men", 27.4, 100 * smoker[adults["sex"] == 0].mean(),
+                     "%", BEH))
+    rows.append(_row("daily smoking 18-75", "women", 21.7,
+                     100 * smoker[adults["sex"] == 1].mean(), "%", BEH))
+    rows.append(_row("daily smoking 18-75", "unemployed", 42.3,
+                     100 * smoker[adults["employment"] == 2].mean(), "%", BEH))
+    rows.append(_row("daily smoking 18-75", "employed", 26.1,
+                     100 * smoker[adults["employment"] == 1].mean(), "%", BEH))
+    eligible = people["income_rank"] < params["care.css_free_rank_max"]
+    rows.append(_row("non-take-up of the free CSS", "eligible", 31.0,
+                     100 * (people.loc[eligible, "insurance"] != 1).mean(), "%",
+                     "DREES communique 13/12/2022", tol_abs=5))
+    none = people["insurance"] == 3
+    rows.append(_row("no complementary insurance", "all", 4.3, 100 * none.mean(), "%",
+                     "EHIS 2019 (3.6%), EHIS-ESPS 2014 (5%)"))
+    rows.append(_row("no complementary insurance", "income quintile 1", 12.0,
+                     100 * none[people["quintile"] == 1].mean(), "%",
+                     "DREES ER 2016, EHIS-ESPS 2014 ('more than 12%')"))
+    forgone = (people["care"] & 2) > 0
+    adults16 = people["age"] >= 16
+    rows.append(_row("forgone care for cost 16+", "all", 3.5, 100 * forgone[adults16].mean(), "%",
+                     "INSEE SRCV 2017"))
+    rows.append(_row("forgone care for cost 16+", "income quintile 1", 6.5,
+                     100 * forgone[adults16 & (people["quintile"] == 1)].mean(), "%",
+                     "INSEE SRCV 2017"))
+    a18 = people[people["age"] >= 18]
+    rows.append(_row("adult obesity", "all", 17.0, 100 * a18["obese"].mean(), "%", "ObEpi 2020"))
+    rows.append(_row("adult obesity", "cadres", 9.9, 100 * a18.loc[a18["pcs"] == 2, "obese"].mean(),
+                     "%", "ObEpi 2020"))
+    rows.append(_row("adult obesity", "employes et ouvriers", 18.0,
+                     100 * a18.loc[a18["pcs"].isin([4, 5]), "obese"].mean(), "%", "ObEpi 2020"))
+    return pd.DataFrame(rows)
+
+
+def validate(scenario: Scenario,
+             progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run ``scenario`` and compare it with the targets; returns (table, life expectancy).
+    Life expectancies are period tables over the whole horizon (``window_years`` is
+    ignored) to pool as many deaths as possible."""
+    model = HealthInequalityModel(scenario)
+    model.run_years(progress=progress)
+    le = model.life_expectancy(window_years=scenario.years)
+    return compare_targets(le, population_frame(model), scenario.parameters), le
