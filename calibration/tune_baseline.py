@@ -12,7 +12,8 @@ parameter                            target
 smoking.p_initiation (per sex)       daily smoking 18-75, men 27.4%, women 21.7%
 smoking.initiation_rr_education      daily smoking 30.8% below bac, 16.8% above bac
 obesity.p_incidence_adult            adult obesity 17%
-disease.incidence_scale              DREES standardised prevalence of each condition
+disease.incidence_scale              DREES prevalence of each condition by age (applied
+                                     to the simulated population's ages)
 disease.rr_income_residual (CVD,     DREES prevalence ratio D1/D10 (both sexes)
 diabetes, respiratory, psychiatric,
 cancer)
@@ -79,15 +80,20 @@ def run_once(values: dict, agents: int, years: int, seed: int) -> dict:
     le = model.life_expectancy(window_years=years)
     people = population_frame(model)
     table = compare_targets(le, people, sc.parameters)
-    prev, ratio = [], []
+    from simulation.pathways import prevalence_by_age
+
+    by_age = prevalence_by_age()
+    prev, expected, ratio = [], [], []
     for k in range(5):
         has = (people["conditions"] & (1 << k)) > 0
         prev.append(has.mean())
+        expected.append(by_age[k, people["age"].to_numpy()].mean())
         by_dec = has.groupby(people["decile"]).mean()
         ratio.append(by_dec.get(1, np.nan) / by_dec.get(10, np.nan))
     adults = people[(people["age"] >= 18) & (people["age"] <= 75)]
     smoker = adults["smoking"] == 1
-    return {"table": table, "le": le, "prev": np.array(prev), "ratio": np.array(ratio),
+    return {"table": table, "le": le, "prev": np.array(prev), "expected": np.array(expected),
+            "ratio": np.array(ratio),
             "smoking_sex": [smoker[adults["sex"] == s].mean() for s in (0, 1)],
             "smoking_low": smoker[adults["education"] <= 2].mean(),
             "smoking_high": smoker[adults["education"] == 4].mean(),
@@ -109,10 +115,11 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
     v["smoking.initiation_rr_education"] = [rr[0] * f_low ** 0.5, rr[1] * f_low ** 0.5,
                                             rr[2] * f_low ** 0.5, rr[3], rr[4] * f_high ** 0.5]
     v["obesity.p_incidence_adult"] *= (0.17 / max(res["obesity"], 1e-3)) ** damp
-    prev_t, ratio_t = drees_targets()
+    _, ratio_t = drees_targets()
     v["disease.incidence_scale"] = [
         float(np.clip(s * (pt / max(pm, 1e-4)) ** damp, 0.05, 20))
-        for s, pt, pm in zip(v["disease.incidence_scale"], prev_t, res["prev"], strict=True)]
+        for s, pt, pm in zip(v["disease.incidence_scale"], res["expected"], res["prev"],
+                             strict=True)]
     v["disease.rr_income_residual"] = [
         float(np.clip(math.exp(math.log(r) + 0.7 * (math.log(rt) - math.log(max(rm, 1e-3)))),
                       0.2, 10))

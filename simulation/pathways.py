@@ -89,6 +89,65 @@ def residual_mortality_gradient(p: dict[str, Any], n_bins: int = 100) -> np.ndar
     return out
 
 
+def onset_rr_table(p: dict[str, Any]) -> np.ndarray:
+    """Relative risk of onset by [condition, exposure combination, income rank bin].
+
+    Combination ``smoking * 8 + obese * 4 + stress * 2 + nuisance`` (smoking 0 never,
+    1 current, 2 former with the square root of the current smoker's RR). Each exposure's
+    excess risk ``RR - 1`` is scaled by the differential vulnerability
+    ``v = 1 + d (1 - 2 rank)``; the residual income gradient
+    ``1 + (R - 1)(1 - rank)`` multiplies the product. Ranks at the bin midpoints.
+    """
+    nb = kp.N_RANK_BINS_ONSET
+    rank = (np.arange(nb) + 0.5) / nb
+    v = 1.0 + p["vulnerability.differential"] * (1.0 - 2.0 * rank)
+    names = ("disease.rr_smoking", "disease.rr_obesity", "disease.rr_stress",
+             "disease.rr_environment")
+    rr = {n: np.asarray(p[n], float) for n in names}
+    out = np.ones((len(CONDITIONS), 24, nb))
+    for k in range(len(CONDITIONS)):
+        resid = _gradient(p["disease.rr_income_residual"][k], rank)
+        for smk in range(3):
+            for ob in range(2):
+                for st in range(2):
+                    for nu in range(2):
+                        f = np.ones(nb)
+                        if smk:
+                            rs = rr["disease.rr_smoking"][k]
+                            f *= 1 + v * ((rs if smk == 1 else math.sqrt(rs)) - 1)
+                        if ob:
+                            f *= 1 + v * (rr["disease.rr_obesity"][k] - 1)
+                        if st:
+                            f *= 1 + v * (rr["disease.rr_stress"][k] - 1)
+                        if nu:
+                            f *= 1 + v * (rr["disease.rr_environment"][k] - 1)
+                        out[k, smk * 8 + ob * 4 + st * 2 + nu] = np.maximum(f, 0.0) * resid
+    return out
+
+
+def death_rr_table(p: dict[str, Any]) -> np.ndarray:
+    """Relative risk of death by combination
+    ``((conditions * 2 + poor access) * 3 + smoking) * 2 + disability`` (conditions as the
+    5-bit mask): for each condition ``1 + (RR_c - 1) * (case-fatality factor if poor
+    access)``, times smoking (current RR, former its square root) and disability."""
+    rr_c = np.asarray(p["disease.rr_death"], float)
+    cf = p["care.case_fatality_rr_poor_access"]
+    out = np.ones(32 * 2 * 3 * 2)
+    for cond in range(32):
+        for poor in range(2):
+            base = 1.0
+            for k in range(len(CONDITIONS)):
+                if cond >> k & 1:
+                    base *= 1 + (rr_c[k] - 1) * (cf if poor else 1.0)
+            for smk in range(3):
+                f = base * (1.0, p["disease.rr_death_smoking"],
+                            math.sqrt(p["disease.rr_death_smoking"]))[smk]
+                for dis in range(2):
+                    idx = ((cond * 2 + poor) * 3 + smk) * 2 + dis
+                    out[idx] = f * (p["disease.rr_death_disability"] if dis else 1.0)
+    return out
+
+
 @dataclass
 class PathwayTables:
     """Arrays read by the pathway kernels, built once from the parameters."""
@@ -99,6 +158,8 @@ class PathwayTables:
     rr_death_income: np.ndarray  # [sex, age, rank bin]
     dis_onset: np.ndarray  # [age]
     leave_age: np.ndarray
+    onset_rr: np.ndarray  # [condition, exposure combination, rank bin]
+    death_cond_rr: np.ndarray  # [(conditions, poor access, smoking, disability) combination]
     death_norm: np.ndarray | None = None  # [sex, age]
     inc_base: np.ndarray | None = None  # [condition, sex, age]
 
@@ -117,22 +178,13 @@ class PathwayTables:
             p["disability.log_rate_per_year_of_age"] * (ages - 40.0))
         rr_inc = residual_mortality_gradient(p)
         return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
+                   onset_rr=onset_rr_table(p), death_cond_rr=death_rr_table(p),
                    dis_onset=np.minimum(dis_onset, 2.0),
                    leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
 
     # -- argument packs -------------------------------------------------------------
-    def condition_args(self) -> tuple:
-        p = self.params
-        return (np.asarray(p["disease.rr_smoking"], float), np.asarray(p["disease.rr_obesity"], float),
-                np.asarray(p["disease.rr_stress"], float),
-                np.asarray(p["disease.rr_environment"], float),
-                np.asarray(p["disease.rr_income_residual"], float))
-
     def death_args(self) -> tuple:
-        p = self.params
-        return (np.asarray(p["disease.rr_death"], float), p["care.case_fatality_rr_poor_access"],
-                p["disease.rr_death_smoking"], p["disease.rr_death_disability"],
-                self.rr_death_income)
+        return (self.death_cond_rr, self.rr_death_income)
 
 
 def _gradient(rr_bottom: float, rank: np.ndarray) -> np.ndarray:
@@ -231,8 +283,8 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
     # conditions: DREES prevalence by age, shared out by each person's relative risk
     rr = np.zeros((len(CONDITIONS), n))
     kp.condition_rr_all(a["alive"], a["income_rank"], a["smoking"], a["obese"], a["stress"],
-                        a["nuisance"], a["load"], n, *tables.condition_args(),
-                        p["vulnerability.differential"], p["load.log_rr_per_unit"], rr)
+                        a["nuisance"], a["load"], n, tables.onset_rr, p["load.log_rr_per_unit"],
+                        rr)
     prev = prevalence_by_age()
     inc_pop = population_incidence(p, h_death)
     inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
@@ -276,7 +328,7 @@ def run_sep(pop: Population, tables: PathwayTables, seed: int, year: int,
     ge, gi = p["pcs.latent_corr_education"], p["pcs.latent_corr_income"]
     corr = gi + ge * p["education.latent_corr_income"]
     kp.sep_step(pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.pcs, pop.employment,
-                pop.income_rank, pop.status_score, pop.sensitive, pop.n, chunk,
+                pop.income_rank, pop.status_score, pop.sensitive, pop.event, pop.n, chunk,
                 rng.key(seed, "sep", year), tables.leave_age,
                 np.uint8(p["employment.retirement_age"]), p["employment.p_job_loss"],
                 np.asarray(p["employment.job_loss_rr_education"], float),
@@ -335,9 +387,10 @@ def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
         pop.pid, pop.alive, pop.sex, pop.age, pop.income_rank, pop.smoking, pop.obese,
         pop.stress, pop.nuisance, pop.load, pop.insurance, pop.care, pop.conditions,
         pop.disability, pop.rr_death, pop.n, chunk, rng.key(seed, "disease", year),
-        rng.key(seed, "disability", year), tables.inc_base, *tables.condition_args(),
-        p["vulnerability.differential"], p["load.log_rr_per_unit"],
-        p["disease.p_cancer_remission"], tables.dis_onset, p["disability.rr_condition"],
+        rng.key(seed, "disability", year), tables.inc_base, tables.onset_rr,
+        p["load.log_rr_per_unit"],
+        p["disease.p_cancer_remission"], tables.dis_onset,
+        p["disability.rr_condition"] ** np.arange(kp.N_CONDITIONS + 1.0),
         p["disability.rr_income"], p["care.progression_rr_poor_access"],
         p["disability.p_recovery"], *tables.death_args(), tables.death_norm, pop.department,
         pop.pcs, pop.education, N_AGES, counts)

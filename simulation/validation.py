@@ -48,11 +48,26 @@ def population_frame(model: HealthInequalityModel) -> pd.DataFrame:
     return df
 
 
+def standard_population() -> pd.Series:
+    """Standard population for direct standardisation: shares by sex * 100 + 5-year age
+    group of the synthetic population at start (Occitanie, 2012 census structure), close to
+    the French structure DREES standardises on."""
+    from .population import age_sex_distribution, load_region
+
+    dist = age_sex_distribution(load_region())
+    cells = {}
+    for s in range(2):
+        for a in range(dist.shape[1]):
+            key = s * 100 + a // 5
+            cells[key] = cells.get(key, 0.0) + dist[s, a]
+    return pd.Series(cells)
+
+
 def _standardised(df: pd.DataFrame, flag: pd.Series, by: str) -> pd.Series:
-    """Prevalence of ``flag`` by ``by``, directly standardised on the whole population's
-    structure by sex and 5-year age group."""
+    """Prevalence of ``flag`` by ``by``, directly standardised on
+    :func:`standard_population` by sex and 5-year age group."""
     cell = df["sex"].astype(int) * 100 + df["age"] // 5
-    weights = cell.value_counts(normalize=True)
+    weights = standard_population()
     rates = flag.groupby([df[by], cell]).mean()
     out = {}
     for g, sub in rates.groupby(level=0):

@@ -8,7 +8,7 @@ Conventions shared by the kernels:
   factor ``1 + (R - 1) * (1 - rank)`` (R at rank 0, 1 at rank 1), which needs no exp;
 * differential vulnerability multiplies every excess relative risk of an exposure,
   ``RR - 1``, by ``v = 1 + d * (1 - 2 * rank)``;
-* a probability from an annual hazard h is ``1 - exp(-h)`` (:func:`exp_neg`);
+* a probability from an annual hazard h is ``1 - exp(-h)`` (:func:`prob_from_hazard`);
 * draws are counter-based (:func:`rng.uniform_pair`: two per hash), one stream per
   process; people are visited in fixed-size chunks and every count is an integer, so
   results never depend on the number of threads.
@@ -22,8 +22,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import uniform_pair
-from .demography import G_DEPARTMENT, G_EDUCATION, G_PCS, G_VINGTILE
-from .fastmath import exp_neg, norm_ppf
+from .demography import G_VINGTILE, _count
+from .fastmath import exp_small, norm_ppf, prob_from_hazard
 
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
@@ -58,7 +58,7 @@ def _flat(group: int, sex: int, age: int, n_ages: int) -> int:
 
 @njit(cache=True, parallel=True)
 def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, status_score,
-             sensitive, n, chunk, key_sep, leave_age, retire_age, p_loss, loss_rr_edu,
+             sensitive, event, n, chunk, key_sep, leave_age, retire_age, p_loss, loss_rr_edu,
              loss_income_slope, p_find, mobility_sd, w_parents, w_status,
              corr_status_income, n_ages, moves):  # pragma: no cover - numba
     """Socioeconomic position over the year (the first process of the year).
@@ -76,7 +76,9 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
       (triangular noise), which keeps ranks uniform.
 
     A change of income vingtile moves the person between the carried counts:
-    ``moves[chunk]`` (flat [group, sex, age]) gets -1 at the old and +1 at the new group.
+    ``moves[chunk]`` (flat [group, sex, age]) gets -1 at the old and +1 at the new group
+    (the old vingtile is noted in the scratch array ``event``, then counted in a second
+    pass over the chunk, which keeps the main loop free of scattered writes).
     """
     n_chunks = (n + chunk - 1) // chunk
     wn = ENTRY_NOISE_WEIGHT
@@ -88,6 +90,7 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
         hi = min(n, lo + chunk)
         mv = moves[c]
         for i in range(lo, hi):
+            event[i] = 0
             if alive[i] == 0:
                 continue
             sens = sensitive[i] & np.uint8(SENS_MATERNITY)
@@ -128,10 +131,14 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
             r1 = np.float32(min(max(r, 0.0), 0.9999999))
             income_rank[i] = r1
             v_old = np.int64(r0 * np.float32(20.0))
-            v_new = np.int64(r1 * np.float32(20.0))
-            if v_new != v_old:
-                mv[_flat(G_VINGTILE + v_old, sex[i], a, n_ages)] -= 1
-                mv[_flat(G_VINGTILE + v_new, sex[i], a, n_ages)] += 1
+            event[i] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
+        for i in range(lo, hi):
+            if event[i] != 0:
+                v_old = np.int64(event[i]) - 1
+                v_new = np.int64(income_rank[i] * np.float32(20.0))
+                mv[_flat(G_VINGTILE + v_old, sex[i], age[i], n_ages)] -= 1
+                mv[_flat(G_VINGTILE + v_new, sex[i], age[i], n_ages)] += 1
+                event[i] = 0
 
 
 @njit(cache=True, parallel=True)
@@ -267,23 +274,14 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
             care[i] = flags
 
 
+N_RANK_BINS_ONSET = 50
+
+
 @njit(cache=True, inline="always")
-def condition_rr(cnd, smk, ob, st, nu, load_factor, v, r, rr_smoking, rr_obesity, rr_stress,
-                 rr_environment, rr_income_residual):
-    """Relative risk of onset of condition ``cnd`` for one person (see module docstring)."""
-    rs = rr_smoking[cnd]
-    if smk == 2:
-        rs = math.sqrt(rs)
-    f = 1.0
-    if smk != 0:
-        f *= 1.0 + v * (rs - 1.0)
-    if ob != 0:
-        f *= 1.0 + v * (rr_obesity[cnd] - 1.0)
-    if st != 0:
-        f *= 1.0 + v * (rr_stress[cnd] - 1.0)
-    if nu != 0:
-        f *= 1.0 + v * (rr_environment[cnd] - 1.0)
-    return f * gradient(rr_income_residual[cnd], r) * load_factor
+def exposure_combo(smk, ob, st, nu) -> int:
+    """Index of a person's exposures in the onset table: smoking (0-2) x obese x stress x
+    nuisance (24 combinations)."""
+    return np.int64(smk) * 8 + np.int64(ob) * 4 + np.int64(st) * 2 + np.int64(nu)
 
 
 @njit(cache=True, inline="always")
@@ -294,79 +292,65 @@ def poor_access(care_flags, insurance_code) -> bool:
 
 
 @njit(cache=True, inline="always")
-def death_rr(cond, poor, smk, dis, s, a, rank, rr_death_cond, case_fatality_rr,
-             rr_death_smoking, rr_death_disability, rr_death_income):
+def death_rr(cond, poor, smk, dis, s, a, rank, death_cond_rr, rr_death_income):
     """Relative risk of death before normalisation (see :func:`disease_step`)."""
-    rrd = 1.0
-    for k in range(N_CONDITIONS):
-        if cond & np.uint8(1 << k):
-            ex = rr_death_cond[k] - 1.0
-            if poor:
-                ex *= case_fatality_rr
-            rrd *= 1.0 + ex
-    if smk == 1:
-        rrd *= rr_death_smoking
-    elif smk == 2:
-        rrd *= math.sqrt(rr_death_smoking)
-    if dis:
-        rrd *= rr_death_disability
     n_bins = rr_death_income.shape[2]
-    return rrd * rr_death_income[s, a, min(np.int64(rank * np.float32(n_bins)), n_bins - 1)]
+    combo = ((np.int64(cond) * 2 + np.int64(poor)) * 3 + np.int64(smk)) * 2 + np.int64(dis)
+    return death_cond_rr[combo] * rr_death_income[s, a, min(np.int64(rank * np.float32(n_bins)),
+                                                            n_bins - 1)]
 
 
 @njit(cache=True, parallel=True)
 def death_rr_all(alive, sex, age, income_rank, smoking, insurance, care, conditions,
-                 disability, n, rr_death_cond, case_fatality_rr, rr_death_smoking, rr_death_disability,
-                 rr_death_income, out):  # pragma: no cover - numba
+                 disability, n, death_cond_rr, rr_death_income, out):  # pragma: no cover
     """Un-normalised relative risk of death of everyone (for the normalisation at start)."""
     for i in prange(n):
         if alive[i] == 0:
             out[i] = 0.0
             continue
         out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]), smoking[i],
-                          disability[i], sex[i], age[i], income_rank[i], rr_death_cond,
-                          case_fatality_rr, rr_death_smoking, rr_death_disability,
+                          disability[i], sex[i], age[i], income_rank[i], death_cond_rr,
                           rr_death_income)
 
 
 @njit(cache=True, parallel=True)
 def condition_rr_all(alive, income_rank, smoking, obese, stress, nuisance, load, n,
-                     rr_smoking, rr_obesity, rr_stress, rr_environment, rr_income_residual,
-                     vulnerability, load_log_rr, out):  # pragma: no cover - numba
+                     onset_rr, load_log_rr, out):  # pragma: no cover - numba
     """Relative risk of onset of every condition for everyone, ``out[condition, person]``
     (for the normalisation of baseline incidence at start and for initial prevalence)."""
     for i in prange(n):
-        r = np.float64(income_rank[i])
-        v = 1.0 + vulnerability * (1.0 - 2.0 * r)
-        lf = 1.0 / exp_neg(load_log_rr * load[i])
+        lf = exp_small(load_log_rr * load[i])
+        combo = exposure_combo(smoking[i], obese[i], stress[i], nuisance[i])
+        rb = min(np.int64(income_rank[i] * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
         for k in range(N_CONDITIONS):
-            out[k, i] = condition_rr(k, smoking[i], obese[i], stress[i], nuisance[i], lf, v,
-                                     r, rr_smoking, rr_obesity, rr_stress, rr_environment,
-                                     rr_income_residual) if alive[i] else 0.0
+            out[k, i] = onset_rr[k, combo, rb] * lf if alive[i] else 0.0
 
 
 @njit(cache=True, parallel=True)
 def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuisance, load,
                  insurance, care, conditions, disability, rr_death, n, chunk, key_disease,
-                 key_disability, inc_base, rr_smoking, rr_obesity, rr_stress, rr_environment,
-                 rr_income_residual, vulnerability, load_log_rr, p_cancer_remission,
+                 key_disability, inc_base, onset_rr, load_log_rr, p_cancer_remission,
                  dis_onset, dis_rr_condition, dis_rr_income, dis_progression_rr,
-                 p_dis_recovery, rr_death_cond, case_fatality_rr, rr_death_smoking,
-                 rr_death_disability, rr_death_income, death_norm, department, pcs,
+                 p_dis_recovery, death_cond_rr, rr_death_income, death_norm, department, pcs,
                  education, n_ages, disabled_counts):  # pragma: no cover - numba
     """Chronic conditions, disability, and the relative risk of death, over the year.
 
-    Onset of condition c (if absent) with hazard ``inc_base[c, sex, age] * RR_c`` where
-    RR_c is :func:`condition_rr`; people living with cancer leave that state with
+    Onset of condition c (if absent) with hazard
+    ``inc_base[c, sex, age] * onset_rr[c, exposures, rank bin] * exp(load_log_rr * load)``,
+    where ``onset_rr`` (built by :func:`simulation.pathways.onset_rr_table`) holds the
+    exposures' relative risks, differential vulnerability and the residual income gradient;
+    people living with cancer leave that state with
     ``p_cancer_remission``. Activity limitation starts with hazard
-    ``dis_onset[age] * dis_rr_condition ** n_conditions * gradient(dis_rr_income)`` (times
+    ``dis_onset[age] * dis_rr_condition[n_conditions] * gradient(dis_rr_income)`` (times
     ``dis_progression_rr`` with a condition and poor access to care) and ends with
     ``p_dis_recovery``. Poor access to care: forgone care this year, no complementary
     insurance or no registered GP.
 
-    The relative risk of death is ``death_norm[sex, age]`` times, for each condition,
-    ``1 + (rr_death_cond[c] - 1) * (case_fatality_rr if poor access else 1)``, times the
-    direct relative risks of smoking and disability and the residual income gradient
+    The relative risk of death is ``death_norm[sex, age]`` times ``death_cond_rr`` of the
+    person's conditions, access to care, smoking and disability (built by
+    :func:`simulation.pathways.death_rr_table`: for each condition
+    ``1 + (RR_c - 1) * (case-fatality factor if poor access)``, times the direct relative
+    risks of smoking and disability) times the residual income gradient
     ``rr_death_income[sex, age, rank bin]``. ``death_norm`` makes the mean relative risk at each
     age and sex 1 in the initial population, so the population keeps INED's mortality.
 
@@ -385,11 +369,10 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             a = age[i]
             r = np.float64(income_rank[i])
             smk = smoking[i]
-            ob = obese[i]
-            st = stress[i]
-            nu = nuisance[i]
-            v = 1.0 + vulnerability * (1.0 - 2.0 * r)
-            load_factor = 1.0 / exp_neg(load_log_rr * load[i])
+            combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
+            rb = min(np.int64(income_rank[i] * np.float32(N_RANK_BINS_ONSET)),
+                     N_RANK_BINS_ONSET - 1)
+            load_factor = exp_small(load_log_rr * load[i])
             poor = poor_access(care[i], insurance[i])
             cond = conditions[i]
             ua, ub = uniform_pair(key_disease, pid[i])
@@ -403,9 +386,8 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                     if k == CANCER and uk < p_cancer_remission:
                         cond &= ~bit
                     continue
-                rr = condition_rr(k, smk, ob, st, nu, load_factor, v, r, rr_smoking,
-                                  rr_obesity, rr_stress, rr_environment, rr_income_residual)
-                if uk >= exp_neg(inc_base[k, s, a] * rr):
+                h = inc_base[k, s, a] * onset_rr[k, combo, rb] * load_factor
+                if uk < prob_from_hazard(h):
                     cond |= bit
             conditions[i] = cond
             n_cond = 0
@@ -415,21 +397,17 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             dis = disability[i]
             ud, ud2 = uniform_pair(key_disability, pid[i])
             if dis == 0:
-                h = dis_onset[a] * dis_rr_condition ** n_cond * gradient(dis_rr_income, r)
+                h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
                 if poor and n_cond > 0:
                     h *= dis_progression_rr
-                if ud >= exp_neg(h):
+                if ud < prob_from_hazard(h):
                     dis = 1
             elif ud < p_dis_recovery:
                 dis = 0
             disability[i] = dis
-            if dis:
-                b = np.int64(s) * n_ages + np.int64(a)
-                stride = 2 * n_ages
-                dc[(G_VINGTILE + np.int64(income_rank[i] * np.float32(20.0))) * stride + b] += 1
-                dc[(G_PCS + np.int64(pcs[i])) * stride + b] += 1
-                dc[(G_EDUCATION + np.int64(education[i])) * stride + b] += 1
-                dc[(G_DEPARTMENT + np.int64(department[i])) * stride + b] += 1
             rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                cond, poor, smk, dis, s, a, income_rank[i], rr_death_cond, case_fatality_rr,
-                rr_death_smoking, rr_death_disability, rr_death_income))
+                cond, poor, smk, dis, s, a, income_rank[i], death_cond_rr, rr_death_income))
+        for i in range(lo, hi):
+            if alive[i] == 1 and disability[i] == 1:
+                _count(dc, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
+                       n_ages)
