@@ -96,6 +96,9 @@ def load_parameter_specs(path: Path | None = None) -> dict[str, ParameterSpec]:
 def _same_kind(default: Any, value: Any) -> bool:
     if isinstance(default, bool):
         return isinstance(value, bool)
+    if isinstance(default, int):
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and float(value).is_integer())
     if isinstance(default, (int, float)):
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if isinstance(default, list):
@@ -104,24 +107,38 @@ def _same_kind(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
+def _normalise(default: Any, value: Any) -> Any:
+    """A value in the default's numeric kind, so that 110 and 110.0 hash alike; an integer
+    default only takes whole numbers (checked by :func:`_same_kind`)."""
+    if isinstance(default, list):
+        return [_normalise(d, v) for d, v in zip(default, value, strict=True)]
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return value
+    return int(value) if isinstance(default, int) else float(value)
+
+
 def _describe(default: Any) -> str:
     if isinstance(default, list):
-        return f"a list of {len(default)} numbers"
+        return f"a list of {len(default)} numbers" + (
+            " (whole numbers)" if all(isinstance(d, int) for d in default) else "")
     if isinstance(default, bool):
         return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
     if isinstance(default, (int, float)):
         return "a finite number"
     return f"a {type(default).__name__}"
 
 
-def _flatten(node: dict, prefix: str = "") -> dict[str, Any]:
+def _flatten(node: dict, prefix: str = "", source: str = "<parameters>") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in node.items():
         name = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict):
-            out.update(_flatten(v, name))
-        else:
-            out[name] = v
+        items = _flatten(v, name, source) if isinstance(v, dict) else {name: v}
+        for key, value in items.items():
+            if key in out:
+                raise ConfigError(source, f"parameters.{key}", "one value (it is given twice)")
+            out[key] = value
     return out
 
 
@@ -129,13 +146,13 @@ def resolve_parameters(overrides: dict[str, Any], source: str = "<parameters>") 
     """Defaults updated by ``overrides`` (dotted names); unknown names and wrong kinds raise."""
     specs = load_parameter_specs()
     values = {name: copy.deepcopy(s.value) for name, s in specs.items()}
-    for name, value in _flatten(overrides).items():
+    for name, value in _flatten(overrides, source=source).items():
         if name not in specs:
             raise ConfigError(source, f"parameters.{name}", "a known parameter name "
                               "(see simulation/data/parameters.toml)")
         if not _same_kind(specs[name].value, value):
             raise ConfigError(source, f"parameters.{name}", _describe(specs[name].value), value)
-        values[name] = value
+        values[name] = _normalise(specs[name].value, value)
     return values
 
 
@@ -238,7 +255,7 @@ def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     if not data["name"].strip():
         raise ConfigError(source, "scenario.name", "a non-empty string", data["name"])
     _check_run_options(data, source)
-    overrides = _flatten(raw.get("parameters", {}))
+    overrides = _flatten(raw.get("parameters", {}), source=source)
     params = resolve_parameters(overrides, source)
     _check_parameters(params, source)
     return Scenario(parameters=params, overrides=overrides, source=source, **data)
@@ -280,6 +297,23 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
         bad("employment.unemployment_rate", "a rate in [0, 0.5)")
     if not 0 <= p["employment.unemployment_income_slope"] <= 2:
         bad("employment.unemployment_income_slope", "a number in [0, 2]")
+    # generic ranges by naming convention: probabilities and shares in [0, 1], relative
+    # risks and multipliers positive
+    for name, value in p.items():
+        leaf = name.split(".")[-1]
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (int, float)) for v in values):
+            continue
+        if leaf.startswith("p_") or "share" in leaf or leaf.startswith("non_take_up") or (
+                leaf.endswith("_rank_max")):
+            if any(not 0 <= v <= 1 for v in values):
+                bad(name, "probabilities or shares in [0, 1]")
+        elif "rr" in leaf.split("_") or leaf.startswith("rr_") or leaf in (
+                "level", "level_old_age", "incidence_scale", "weights"):
+            if any(not 0 <= v <= 1000 for v in values):
+                bad(name, "non-negative relative risks or multipliers (at most 1000)")
+    if p["care.css_free_rank_max"] > p["care.css_contributory_rank_max"]:
+        bad("care.css_contributory_rank_max", "a rank at least care.css_free_rank_max")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -291,9 +325,13 @@ def load_scenario(path: str | Path) -> Scenario:
     if p.is_dir():
         raise ConfigError(where, "file", "a scenario file, not a directory")
     try:
-        raw = tomllib.loads(p.read_text("utf-8"))
+        raw = tomllib.loads(p.read_text("utf-8-sig"))  # a byte-order mark is tolerated
     except UnicodeDecodeError:
         raise ConfigError(where, "file", "a UTF-8 text file in TOML format") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(where, "file", f"valid TOML ({e})") from None
+    except RecursionError:
+        raise ConfigError(where, "file", "TOML without absurdly deep nesting") from None
+    except OSError as e:
+        raise ConfigError(where, "file", f"a readable file ({e.strerror})") from None
     return parse_scenario(raw, where)

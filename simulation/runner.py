@@ -59,7 +59,6 @@ class RunResult:
             "life_expectancy": _records(le[["sex", "by", "group", "age", "e"]]),
             "gap_richest_poorest_vingtile": _records(gaps[["sex", "age", "gap"]]),
             "yearly": _records(self.yearly.round(6)),
-            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
