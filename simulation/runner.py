@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import metrics
@@ -88,3 +89,71 @@ def run_scenario(scenario: Scenario, replicate: int = 0,
         yearly=model.yearly_aggregates(), life_table_input=lti, life_expectancy=le,
         timings={"synthesis": t1 - t0, "simulation": t2 - t1, "metrics": t3 - t2},
     )
+
+
+# ----------------------------------------------------------------------- replicates
+
+
+@dataclass
+class Replicates:
+    """Replicates 0..N-1 of one scenario, run through a results store
+    (:func:`run_replicates`)."""
+
+    scenario: Scenario
+    run_ids: list[int]
+    reused: list[bool]
+    first: RunResult  # replicate 0, computed now or read back from the store
+
+    @property
+    def n_reused(self) -> int:
+        return sum(self.reused)
+
+
+def run_replicates(scenario: Scenario, replicates: int, store: Any,
+                   compute: Callable[[Scenario, int], RunResult] | None = None) -> Replicates:
+    """Run replicates ``0..replicates-1`` of ``scenario`` through ``store``
+    (:class:`simulation.store.Store`): a finished run already stored by this code version is
+    reused, any other is computed with ``compute(scenario, replicate)`` (default:
+    :func:`run_scenario`) and saved in its own transaction, so an interrupted loop resumes
+    where it stopped."""
+    compute = compute or (lambda sc, r: run_scenario(sc, replicate=r))
+    kept: dict[int, RunResult] = {}
+
+    def compute_and_keep(sc: Scenario, r: int) -> RunResult:
+        result = compute(sc, r)
+        if r == 0:
+            kept[0] = result
+        return result
+
+    run_ids, reused = [], []
+    for r in range(replicates):
+        stored = store.get_or_run(scenario, r, compute_and_keep)
+        run_ids.append(stored.run_id)
+        reused.append(stored.reused)
+    first = kept.get(0) or store.load_run_result(run_ids[0], scenario)
+    return Replicates(scenario=scenario, run_ids=run_ids, reused=reused, first=first)
+
+
+def gap_across_replicates(le: pd.DataFrame, age: int = 0, by: str = "income_vingtile",
+                          low: str = "1", high: str = "20") -> list[dict[str, Any]]:
+    """The gap ``e(age)`` of group ``high`` minus group ``low`` of stratum ``by`` in each run
+    of ``le`` (life expectancy with a ``run_id`` column), summarised by sex over the runs:
+    ``n`` runs, ``n_defined`` where the gap is defined, ``mean`` and the 2.5 and 97.5
+    percentiles (``p2_5``, ``p97_5``; linear interpolation), None where undefined."""
+    per_sex: dict[str, list[float]] = {"M": [], "F": []}
+    run_ids = list(dict.fromkeys(le["run_id"].tolist()))
+    for run_id in run_ids:
+        g = metrics.gap(le[le["run_id"] == run_id], by, low, high)
+        g = g[g["age"] == age]
+        for sex, value in zip(g["sex"].tolist(), g["gap"].astype(float).tolist(), strict=True):
+            per_sex.setdefault(sex, []).append(value)
+    out = []
+    for sex, values in per_sex.items():
+        v = np.asarray(values, dtype=float)
+        v = v[~np.isnan(v)]
+        stats = ({"mean": float(v.mean()), "p2_5": float(np.percentile(v, 2.5)),
+                  "p97_5": float(np.percentile(v, 97.5))} if v.size else
+                 {"mean": None, "p2_5": None, "p97_5": None})
+        out.append({"sex": sex, "age": age, "n": len(run_ids), "n_defined": int(v.size),
+                    **stats})
+    return out

@@ -31,15 +31,17 @@ A run's deaths and person-years by (year, sex, stratum, group, age) are ~300,000
 table ``life_table_input`` holds one row per (run, sex, by, group) whose columns ``year``,
 ``age``, ``deaths`` and ``person_years`` are packed arrays of equal length ``n_cells``,
 one value per (year, age) cell. Each packed array is self-describing and not pickle: an
-ASCII header ``<numpy dtype>/<divisor>:`` followed by the raw little-endian values, so that
-``value = raw / divisor`` (e.g. ``b"<u2/2:"`` + uint16 values for person-years that are
-multiples of 0.5). :meth:`Store.life_table_input` and ``run.py export life_table_input``
+ASCII header ``<numpy dtype>/<divisor>/<offset>/<i|f>:`` followed by the raw little-endian
+values, so that ``value = (raw + offset) / divisor``, an integer (``i``) or a float (``f``);
+e.g. ``b"<u2/2/0/f:"`` + uint16 values for person-years that are multiples of 0.5, or
+``b"|u1/1/2022/i:"`` + uint8 values for the years 2022-2051. :meth:`Store.life_table_input` and ``run.py export life_table_input``
 unpack them into the long table (run_id, year, sex, by, group, age, deaths, person_years),
 exactly as the model produced it, so life tables over any window can be recomputed.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -56,6 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    DDL,
     BigInteger,
     DateTime,
     Double,
@@ -71,6 +74,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    update,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
@@ -148,7 +152,8 @@ class Run(Base):
     started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     timings: Mapped[str] = mapped_column(Text)  # JSON object, seconds
-    yearly_columns: Mapped[str] = mapped_column(Text)  # JSON [[column, dtype], ...]
+    #: JSON {frame: [[column, dtype], ...]}: restores each result frame as produced
+    columns: Mapped[str] = mapped_column(Text)
 
 
 class Yearly(Base):
@@ -178,6 +183,8 @@ class LifeTableInput(Base):
     age: Mapped[bytes] = mapped_column(LargeBinary)
     deaths: Mapped[bytes] = mapped_column(LargeBinary)
     person_years: Mapped[bytes] = mapped_column(LargeBinary)
+    disabled: Mapped[bytes | None] = mapped_column(LargeBinary)  # activity-limited, if any
+    extra: Mapped[bytes | None] = mapped_column(LargeBinary)  # other columns, named arrays
 
 
 class LifeExpectancy(Base):
@@ -192,6 +199,8 @@ class LifeExpectancy(Base):
     age: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     e: Mapped[float | None] = mapped_column(Double)
+    hle: Mapped[float | None] = mapped_column(Double)  # healthy life expectancy, if computed
+    extra: Mapped[str | None] = mapped_column(Text)  # other columns, JSON object
 
 
 class Comparison(Base):
@@ -204,6 +213,14 @@ class Comparison(Base):
     baseline_hash: Mapped[str] = mapped_column(String(64))
     scenario_hashes: Mapped[str] = mapped_column(Text)  # JSON list of scenario hashes
 
+
+# PostgreSQL would compress the packed arrays (TOAST, pglz) at some cost and little gain:
+# store them as they are.
+event.listen(LifeTableInput.__table__, "after_create", DDL(
+    "ALTER TABLE life_table_input ALTER COLUMN year SET STORAGE EXTERNAL, "
+    "ALTER COLUMN age SET STORAGE EXTERNAL, ALTER COLUMN deaths SET STORAGE EXTERNAL, "
+    "ALTER COLUMN person_years SET STORAGE EXTERNAL, ALTER COLUMN disabled SET STORAGE "
+    "EXTERNAL, ALTER COLUMN extra SET STORAGE EXTERNAL").execute_if(dialect="postgresql"))
 
 _MODELS: dict[str, type[Base]] = {
     "runs": Run, "scenarios": ScenarioRow, "yearly": Yearly,
@@ -279,26 +296,40 @@ def _int_dtype(lo: int, hi: int) -> np.dtype:
     return np.dtype("<i8")
 
 
+def _pack_ints(k: np.ndarray, divisor: int, kind: str) -> tuple[bytes, np.ndarray]:
+    lo, hi = (int(k.min()), int(k.max())) if k.size else (0, 0)
+    offset = lo if lo > 0 and _int_dtype(0, hi - lo).itemsize < _int_dtype(lo, hi).itemsize else 0
+    dt = _int_dtype(lo - offset, hi - offset)
+    enc = (k - offset if offset else k).astype(dt)
+    return f"{dt.str}/{divisor}/{offset}/{kind}:".encode(), enc
+
+
 def pack_column(values: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """Choose the smallest exact encoding of a whole column: returns (header, encoded array)."""
+    """The smallest exact encoding of a whole column: (header, encoded array), where
+    ``value = (raw + offset) / divisor``, decoded as int64 (kind ``i``) or float64 (``f``),
+    and the header is ``b"<dtype>/<divisor>/<offset>/<kind>:"``."""
     a = np.asarray(values)
     if a.dtype.kind == "b":
         a = a.astype(np.uint8)
     if a.dtype.kind in "iu":
-        dt = _int_dtype(int(a.min()), int(a.max())) if a.size else np.dtype("<u1")
-        return f"{dt.str}/1:".encode(), a.astype(dt, copy=False)
+        return _pack_ints(a, 1, "i")
     a = a.astype(np.float64, copy=False)
-    if a.size and np.isfinite(a).all():
-        for divisor in (1, 2):
-            k = a * divisor
-            r = np.rint(k)
-            if np.array_equal(k, r) and abs(r).max() < 2**53:
-                dt = _int_dtype(int(r.min()), int(r.max()))
-                return f"{dt.str}/{divisor}:".encode(), r.astype(dt)
-    f32 = a.astype("<f4")
+    if a.size == 0:
+        return b"<f8/1/0/f:", a
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = a * 2.0  # multiples of 0.5 (person-years) are stored as integers
+        r = np.rint(k)
+        exact = np.array_equal(k, r) and float(np.abs(r).max()) < 2.0**52  # NaN, inf fail
+    if exact:
+        twice = r.astype(np.int64)
+        if (twice & 1).any():
+            return _pack_ints(twice, 2, "f")
+        return _pack_ints(twice >> 1, 1, "f")
+    with np.errstate(over="ignore", invalid="ignore"):
+        f32 = a.astype("<f4")
     if np.array_equal(f32, a, equal_nan=True):
-        return b"<f4/1:", f32
-    return b"<f8/1:", a.astype("<f8", copy=False)
+        return b"<f4/1/0/f:", f32
+    return b"<f8/1/0/f:", a.astype("<f8", copy=False)
 
 
 def pack_array(values: np.ndarray) -> bytes:
@@ -308,77 +339,196 @@ def pack_array(values: np.ndarray) -> bytes:
 
 
 def unpack_array(blob: bytes) -> np.ndarray:
-    """Inverse of :func:`pack_array`: int64 for integers, float64 otherwise."""
+    """Inverse of :func:`pack_array` (int64 or float64, as packed)."""
     blob = bytes(blob)
     cut = blob.index(b":")
-    dtype, divisor = blob[:cut].decode("ascii").split("/")
+    dtype, divisor, offset, kind = blob[:cut].decode("ascii").split("/")
     raw = np.frombuffer(blob, dtype=np.dtype(dtype), offset=cut + 1)
-    if divisor != "1":
-        return raw.astype(np.float64) / float(divisor)
-    return raw.astype(np.int64 if raw.dtype.kind in "iu" else np.float64)
+    if kind == "i":
+        return raw.astype(np.int64) + int(offset)
+    if raw.dtype.kind == "f":
+        return raw.astype(np.float64)
+    return (raw.astype(np.int64) + int(offset)) / float(divisor)
+
+
+def pack_named(arrays: dict[str, bytes]) -> bytes:
+    """Several packed arrays in one blob: a JSON line ``[[name, n_bytes], ...]`` then the
+    packed arrays one after the other."""
+    header = json.dumps([[name, len(blob)] for name, blob in arrays.items()])
+    return header.encode() + b"\n" + b"".join(arrays.values())
+
+
+def unpack_named(blob: bytes) -> dict[str, np.ndarray]:
+    """Inverse of :func:`pack_named`."""
+    blob = bytes(blob)
+    cut = blob.index(b"\n")
+    out, pos = {}, cut + 1
+    for name, size in json.loads(blob[:cut]):
+        out[name] = unpack_array(blob[pos:pos + size])
+        pos += size
+    return out
 
 
 _LTI_KEYS = ("sex", "by", "group")
-_LTI_ARRAYS = ("year", "age", "deaths", "person_years")
-_LTI_COLUMNS = ["year", "sex", "by", "group", "age", "deaths", "person_years"]
+#: Packed arrays with a column of their own (the first four are required).
+_LTI_ARRAYS = ("year", "age", "deaths", "person_years", "disabled")
+_LTI_REQUIRED = ("year", "sex", "by", "group", "age", "deaths", "person_years")
+_LE_KEYS = ("sex", "by", "group", "age")
+_LE_VALUES = ("e", "hle")
+
+
+def _changes(col: np.ndarray) -> np.ndarray:
+    """``col[1:] != col[:-1]`` for an object array, fast when equal values are the same
+    objects (as in the model's frames, built from a few label objects): neighbours that are
+    the same object are equal, and only the others are compared as values."""
+    n = col.shape[0]
+    if n < 2:
+        return np.zeros(0, dtype=bool)
+    try:
+        pointers = np.frombuffer((ctypes.c_size_t * n).from_address(col.ctypes.data),
+                                 dtype=np.uintp).copy()
+    except (TypeError, ValueError, AttributeError):  # pragma: no cover - exotic platform
+        return col[1:] != col[:-1]
+    out = pointers[1:] != pointers[:-1]
+    maybe = np.flatnonzero(out)
+    out[maybe] = col[maybe + 1] != col[maybe]
+    return out
 
 
 def encode_life_table_input(lti: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of the ``life_table_input`` table (without run_id) for a model's long frame:
-    one row per (sex, by, group) holding the packed arrays year, age, deaths and
-    person_years of its cells, in the frame's order. Exact for any row order."""
+    one row per (sex, by, group) holding the packed arrays of its cells (year, age,
+    deaths, person_years, disabled if present, any other numeric column in ``extra``),
+    in the frame's order. Exact for any row order."""
+    missing = [c for c in _LTI_REQUIRED if c not in lti.columns]
+    if missing:
+        raise ValueError(f"life_table_input lacks the columns {missing}")
     n = len(lti)
     if n == 0:
         return []
-    keys = [lti[k].to_numpy(dtype=object) for k in _LTI_KEYS]
+    keys = [np.ascontiguousarray(lti[k].to_numpy(dtype=object)) for k in _LTI_KEYS]
     # maximal runs of equal keys (few: the model's frame is year > group > sex > age)
     change = np.zeros(n - 1, dtype=bool)
     for col in keys:
-        change |= col[1:] != col[:-1]
+        change |= _changes(col)
     starts = np.concatenate([[0], np.flatnonzero(change) + 1])
     lengths = np.diff(np.append(starts, n))
-    ids: dict[tuple, int] = {}
-    seg_key = [ids.setdefault((keys[0][s], keys[1][s], keys[2][s]), len(ids))
-               for s in starts.tolist()]
-    row_key = np.repeat(np.asarray(seg_key, dtype=np.int64), lengths)
-    order = np.argsort(row_key, kind="stable")
-    bounds = np.searchsorted(row_key[order], np.arange(len(ids) + 1)).tolist()
+    combined = np.zeros(len(starts), dtype=np.int64)
+    labels = []  # the keys of each segment, factorised column by column
+    for col in keys:
+        codes, uniques = pd.factorize(col[starts], use_na_sentinel=False)
+        combined = combined * len(uniques) + codes
+        labels.append((codes, uniques))
+    seg_key, first = pd.factorize(combined)  # key ids in order of first appearance
+    # rows grouped by key, keeping their order within a key: segments sorted by key
+    seg_order = np.argsort(seg_key, kind="stable")
+    seg_len = lengths[seg_order]
+    seg_pos = np.concatenate([[0], np.cumsum(seg_len)])
+    order = np.arange(n) + np.repeat(starts[seg_order] - seg_pos[:-1], seg_len)
+    key_counts = np.bincount(seg_key, weights=lengths, minlength=len(first)).astype(np.int64)
+    bounds = np.concatenate([[0], np.cumsum(key_counts)]).tolist()
+    first_seg = np.unique(seg_key, return_index=True)[1]  # a segment of each key
+    ids = [tuple(uniques[codes[s]] for codes, uniques in labels) for s in first_seg.tolist()]
     packed = {}
-    for col in _LTI_ARRAYS:
-        header, enc = pack_column(lti[col].to_numpy())
-        size = enc.dtype.itemsize
-        packed[col] = (header, enc[order].tobytes(), size)
+    for col in lti.columns:
+        if col in _LTI_KEYS:
+            continue
+        values = lti[col].to_numpy()
+        if values.dtype.kind not in "biuf":
+            raise ValueError(f"life_table_input column {col!r} is not numeric")
+        header, enc = pack_column(values)
+        packed[col] = (header, enc[order].tobytes(), enc.dtype.itemsize)
+    extra_names = [c for c in packed if c not in _LTI_ARRAYS]
     rows = []
     for seq, key in enumerate(ids):
         lo, hi = bounds[seq], bounds[seq + 1]
         row: dict[str, Any] = dict(zip(_LTI_KEYS, key, strict=True))
         row["seq"] = seq
         row["n_cells"] = hi - lo
-        for col, (header, raw, size) in packed.items():
-            row[col] = header + raw[lo * size:hi * size]
+        cells = {col: header + raw[lo * size:hi * size]
+                 for col, (header, raw, size) in packed.items()}
+        for col in _LTI_ARRAYS:
+            row[col] = cells.get(col)
+        row["extra"] = pack_named({c: cells[c] for c in extra_names}) if extra_names else None
         rows.append(row)
     return rows
 
 
 def decode_life_table_input(rows: Sequence[Any]) -> pd.DataFrame:
-    """Long frame (run_id, year, sex, by, group, age, deaths, person_years) from table rows
-    (objects with the LifeTableInput attributes, in ``run_id, seq`` order): by run, then
-    year, then the stored order (which restores the model's frame exactly)."""
-    columns = ["run_id", *_LTI_COLUMNS]
+    """Long frame (run_id, year, sex, by, group, age, deaths, person_years, then disabled
+    and any extra column) from table rows (objects with the LifeTableInput attributes, in
+    ``run_id, seq`` order): by run, then year, then the stored order (which restores the
+    model's frame exactly). A column some rows lack is NaN there."""
+    base = ["run_id", *_LTI_REQUIRED]
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=np.float64 if c == "person_years" else
                                           (object if c in _LTI_KEYS else np.int64))
-                             for c in columns})
+                             for c in base})
     counts = np.array([r.n_cells for r in rows], dtype=np.int64)
+    total = int(counts.sum())
     out: dict[str, np.ndarray] = {
         "run_id": np.repeat(np.array([r.run_id for r in rows], dtype=np.int64), counts)}
     for k in _LTI_KEYS:
         out[k] = np.repeat(np.array([getattr(r, k) for r in rows], dtype=object), counts)
-    for col in _LTI_ARRAYS:
-        values = np.concatenate([unpack_array(getattr(r, col)) for r in rows])
-        out[col] = values.astype(np.float64 if col == "person_years" else np.int64)
+    parts: dict[str, list[np.ndarray | None]] = {}
+    for i, r in enumerate(rows):
+        arrays = {col: getattr(r, col) for col in _LTI_ARRAYS}
+        named = {c: unpack_array(b) for c, b in arrays.items() if b is not None}
+        if r.extra is not None:
+            named.update(unpack_named(r.extra))
+        for col, values in named.items():
+            parts.setdefault(col, [None] * len(rows))[i] = values
+    for col, pieces in parts.items():
+        if any(p is None for p in pieces):  # some runs lack this column
+            pieces = [np.full(c, np.nan) if p is None else p.astype(np.float64)
+                      for p, c in zip(pieces, counts.tolist(), strict=True)]
+        values = np.concatenate(pieces) if pieces else np.zeros(total)
+        out[col] = values.astype(np.float64) if col == "person_years" else values
     order = np.lexsort((out["year"], out["run_id"]))  # stable: keeps stored order within
+    columns = base + [c for c in out if c not in base]
     return pd.DataFrame({c: out[c][order] for c in columns})
+
+
+def _le_rows(le: pd.DataFrame) -> list[dict[str, Any]]:
+    missing = [c for c in (*_LE_KEYS, "e") if c not in le.columns]
+    if missing:
+        raise ValueError(f"life_expectancy lacks the columns {missing}")
+    n = len(le)
+
+    def floats(c: str) -> list[float | None]:
+        if c not in le.columns:
+            return [None] * n
+        return [None if v != v else v for v in le[c].astype(np.float64).tolist()]
+
+    others = [c for c in le.columns if c not in (*_LE_KEYS, *_LE_VALUES)]
+    extra = ([json.dumps({c: _plain(v) for c, v in zip(others, vals, strict=True)})
+              for vals in zip(*(le[c].tolist() for c in others), strict=True)]
+             if others else [None] * n)
+    return [{"sex": sx, "by": by, "group": g, "age": a, "seq": i, "e": e, "hle": h, "extra": x}
+            for i, (sx, by, g, a, e, h, x) in enumerate(zip(
+                le["sex"].tolist(), le["by"].tolist(), le["group"].tolist(),
+                le["age"].astype(np.int64).tolist(), floats("e"), floats("hle"), extra,
+                strict=True))]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and v != v:
+        return None
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _restore(frame: pd.DataFrame, spec: list[list[str]] | None) -> pd.DataFrame:
+    """Columns, order and dtypes of a frame as it was stored (``runs.columns``)."""
+    if not spec:
+        return frame
+    out = {}
+    for name, dtype in spec:
+        values = frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
+        try:
+            out[name] = values.astype(dtype)
+        except (TypeError, ValueError):
+            out[name] = values
+    return pd.DataFrame(out, index=frame.index)
 
 
 # ------------------------------------------------------------------------------ engine
@@ -439,6 +589,18 @@ def parse_url(url: str) -> URL:
         if not u.database:
             raise StoreError(f"--db: no database name in the URL; {expected}")
     return u
+
+
+def _hint(reason: str) -> str:
+    """What to do about a database error, when it is clear."""
+    low = reason.lower()
+    if "readonly" in low or "read-only" in low:
+        return " (the file or its folder is read-only: check permissions or give another --db)"
+    if "file is not a database" in low or "malformed" in low:
+        return " (corrupt or not SQLite: give another --db)"
+    if "unable to open database file" in low:
+        return " (check that the folder exists and is writable, and the path is a file)"
+    return ""
 
 
 def _sqlite_path(u: URL) -> Path | None:
@@ -548,7 +710,8 @@ class Store:
             raise type(e)(self._redact(str(e))) from None
         except sa_exc.DBAPIError as e:
             reason = str(e.orig) if e.orig is not None else type(e).__name__
-            raise StoreError(self._redact(f"database {self.display_url}: {reason}")) from None
+            raise StoreError(self._redact(f"database {self.display_url}: {reason}"
+                                          f"{_hint(reason)}")) from None
         except sa_exc.SQLAlchemyError as e:
             raise StoreError(self._redact(f"database {self.display_url}: "
                                           f"{type(e).__name__}: {str(e).splitlines()[0]}")
@@ -583,6 +746,11 @@ class Store:
             names = set(inspect(s.connection()).get_table_names())
             if "meta" in names:
                 self._check_version(s)
+                if create and self.dialect == "sqlite":
+                    # a write that changes nothing: a read-only file fails here, not after
+                    # the runs have been computed
+                    with self._write() as w:
+                        w.execute(update(Meta).where(Meta.key == "-").values(value="-"))
                 return
         if not create:
             raise StoreError(f"database {self.display_url} holds no healthgap results; run a "
@@ -642,16 +810,13 @@ class Store:
             "package_versions": package_versions(), "status": STATUS_FINISHED,
             "started": started, "finished": finished,
             "timings": json.dumps({k: round(float(v), 6) for k, v in result.timings.items()}),
-            "yearly_columns": json.dumps([[c, str(yearly[c].dtype)] for c in yearly.columns]),
+            "columns": json.dumps({
+                name: [[c, str(df[c].dtype)] for c in df.columns] for name, df in (
+                    ("yearly", yearly), ("life_table_input", result.life_table_input),
+                    ("life_expectancy", result.life_expectancy))}),
         }
         yearly_rows = _yearly_rows(yearly)
-        le = result.life_expectancy
-        le_rows = [
-            {"sex": sx, "by": by, "group": g, "age": a, "seq": i, "e": None if e != e else e}
-            for i, (sx, by, g, a, e) in enumerate(zip(
-                le["sex"].tolist(), le["by"].tolist(), le["group"].tolist(),
-                le["age"].astype(np.int64).tolist(), le["e"].astype(np.float64).tolist(),
-                strict=True))]
+        le_rows = _le_rows(result.life_expectancy)
         lti_rows = encode_life_table_input(result.life_table_input)
         with self._errors():
             with self._write() as s:
@@ -712,10 +877,13 @@ class Store:
         run = self.runs(run_ids=[run_id])
         if run.empty:
             raise StoreError(f"no run {run_id} in database {self.display_url}")
-        lti = self.life_table_input([run_id]).drop(columns="run_id")
-        le = self.life_expectancy([run_id]).drop(columns="run_id")
-        return {"run": run, "yearly": self.yearly_wide(run_id), "life_table_input": lti,
-                "life_expectancy": le}
+        spec = json.loads(run.iloc[0]["columns"])
+        lti = _restore(self.life_table_input([run_id]).drop(columns="run_id"),
+                       spec.get("life_table_input"))
+        le = _restore(self.life_expectancy([run_id]).drop(columns="run_id"),
+                      spec.get("life_expectancy"))
+        return {"run": run, "yearly": self._yearly_wide(run_id, spec.get("yearly")),
+                "life_table_input": lti, "life_expectancy": le}
 
     def load_run_result(self, run_id: int, scenario: Any = None) -> Any:
         """A :class:`~simulation.runner.RunResult` rebuilt from the store (the scenario from
@@ -779,32 +947,31 @@ class Store:
         df = self._frame(stmt, ["run_id", "year", "variable", "value"])
         return df.astype({"value": np.float64})
 
-    def yearly_wide(self, run_id: int) -> pd.DataFrame:
+    def _yearly_wide(self, run_id: int, spec: list[list[str]] | None) -> pd.DataFrame:
         """One run's yearly aggregates as the model's frame (columns and dtypes restored)."""
-        with self._errors(), self._read() as s:
-            spec = s.scalar(select(Run.yearly_columns).where(Run.id == run_id))
-        long = self.yearly([run_id])
-        columns = json.loads(spec) if spec else [["year", "int64"]]
-        wide = long.pivot(index="year", columns="variable", values="value")
-        out = pd.DataFrame(index=range(len(wide)))
-        for name, dtype in columns:
-            values = wide.index.to_numpy() if name == "year" else (
-                wide[name].to_numpy() if name in wide else np.full(len(wide), np.nan))
-            try:
-                out[name] = pd.Series(values).astype(dtype).to_numpy()
-            except (TypeError, ValueError):
-                out[name] = values
-        return out
+        wide = self.yearly([run_id]).pivot(index="year", columns="variable", values="value")
+        wide = wide.reset_index().rename_axis(columns=None)
+        return _restore(wide, spec or [["year", "int64"]] + [[c, "float64"]
+                                                              for c in wide.columns[1:]])
 
     def life_expectancy(self, run_ids: Iterable[int] | None = None) -> pd.DataFrame:
-        """run_id, sex, by, group, age, e (in each run's original order)."""
-        stmt = select(LifeExpectancy.run_id, LifeExpectancy.sex, LifeExpectancy.by,
-                      LifeExpectancy.group, LifeExpectancy.age, LifeExpectancy.e).order_by(
-            LifeExpectancy.run_id, LifeExpectancy.seq)
+        """run_id, sex, by, group, age, e, then hle and any extra column where stored (in
+        each run's original order)."""
+        t = LifeExpectancy
+        stmt = select(t.run_id, t.sex, t.by, t.group, t.age, t.e, t.hle, t.extra).order_by(
+            t.run_id, t.seq)
         if run_ids is not None:
-            stmt = stmt.where(LifeExpectancy.run_id.in_([int(i) for i in run_ids]))
-        df = self._frame(stmt, ["run_id", "sex", "by", "group", "age", "e"])
-        return df.astype({"run_id": np.int64, "age": np.int64, "e": np.float64})
+            stmt = stmt.where(t.run_id.in_([int(i) for i in run_ids]))
+        df = self._frame(stmt, ["run_id", "sex", "by", "group", "age", "e", "hle", "extra"])
+        df = df.astype({"run_id": np.int64, "age": np.int64, "e": np.float64,
+                        "hle": np.float64})
+        if df["hle"].isna().all():
+            df = df.drop(columns="hle")
+        extra = df.pop("extra")
+        if extra.notna().any():
+            parsed = pd.DataFrame([json.loads(x) if x else {} for x in extra], index=df.index)
+            df = pd.concat([df, parsed], axis=1)
+        return df
 
     def life_table_input(self, run_ids: Iterable[int] | None = None) -> pd.DataFrame:
         """Long deaths and person-years: run_id, year, sex, by, group, age, deaths,
