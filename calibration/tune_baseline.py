@@ -1,6 +1,7 @@
 """Tune the default pathway parameters so that the baseline reproduces the French gradients.
 
-    python calibration/tune_baseline.py --agents 200000 --years 20 --iterations 8 --write
+    python calibration/tune_baseline.py --agents 200000 --years 30 --replicates 2 \
+        --iterations 10 --write
 
 Each iteration runs the baseline with the current values and updates a few parameters by
 damped fixed-point steps, each tied to one target (simulation/validation.py gives the
@@ -47,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from simulation.config import load_scenario, resolve_parameters  # noqa: E402
 from simulation.pathways import DREES_GROUPS  # noqa: E402
 from simulation.population import read_data  # noqa: E402
-from simulation.validation import compare_targets, population_frame  # noqa: E402
+from simulation.validation import compare_targets  # noqa: E402
 
 TUNED = ["smoking.p_initiation", "smoking.initiation_rr_education", "obesity.p_incidence_adult",
          "disease.incidence_scale", "disease.rr_income_residual", "mortality.rr_income_residual",
@@ -65,23 +66,18 @@ def drees_targets() -> tuple[np.ndarray, np.ndarray]:
     return np.array(prev), np.array(ratio)
 
 
-def run_once(values: dict, agents: int, years: int, seed: int) -> dict:
+def run_once(values: dict, agents: int, years: int, seed: int, replicates: int) -> dict:
     import tomllib
 
     from simulation.config import parse_scenario
+    from simulation.pathways import prevalence_by_age
+    from simulation.validation import run_pooled
 
     raw = tomllib.loads((ROOT / "scenarios" / "baseline.toml").read_text())
-    raw["parameters"] = {k: v for k, v in values.items()}
+    raw["parameters"] = dict(values)
     sc = parse_scenario(raw, "tune").with_options(agents=agents, years=years, seed=seed)
-    from simulation.model import HealthInequalityModel
-
-    model = HealthInequalityModel(sc)
-    model.run_years()
-    le = model.life_expectancy(window_years=years)
-    people = population_frame(model)
+    le, people = run_pooled(sc, replicates)
     table = compare_targets(le, people, sc.parameters)
-    from simulation.pathways import prevalence_by_age
-
     by_age = prevalence_by_age()
     prev, expected, ratio = [], [], []
     for k in range(5):
@@ -167,7 +163,9 @@ def write_values(values: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=200_000)
-    ap.add_argument("--years", type=int, default=20)
+    ap.add_argument("--years", type=int, default=30)
+    ap.add_argument("--replicates", type=int, default=2,
+                    help="replicates pooled per iteration (less noise)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--iterations", type=int, default=8)
     ap.add_argument("--write", action="store_true",
@@ -180,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = None
     for it in range(args.iterations):
         t0 = time.perf_counter()
-        res = run_once(values, args.agents, args.years, args.seed)
+        res = run_once(values, args.agents, args.years, args.seed, args.replicates)
         t = res["table"]
         gaps = t[t["target"] == "e0 gap V20-V1"].set_index("group")["model"]
         if previous is not None:  # secant update of the gap's sensitivity

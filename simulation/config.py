@@ -33,10 +33,21 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .interventions import (
+    MODES,
+    PATHWAYS,
+    TARGET_BY,
+    TYPE_INDEX,
+    TYPES,
+    Allocation,
+    Intervention,
+)
+from .population import EDUCATION, PCS
 
 REGIONS = ("occitanie",)
 MAX_AGENTS = 2_000_000_000
@@ -176,6 +187,8 @@ class Scenario:
     parameters: dict[str, Any] = field(repr=False)
     overrides: dict[str, Any] = field(default_factory=dict)
     source: str = "<scenario>"
+    interventions: tuple[Intervention, ...] = ()
+    equalise: tuple[str, ...] = ()  # counterfactual: pathways equalised to the reference
 
     @property
     def canonical(self) -> str:
@@ -184,6 +197,8 @@ class Scenario:
             "agents": self.agents, "start_year": self.start_year, "years": self.years,
             "seed": self.seed, "replicates": self.replicates,
             "window_years": self.window_years, "parameters": self.parameters,
+            "interventions": [asdict(iv) for iv in self.interventions],
+            "equalise": sorted(self.equalise),
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
@@ -228,11 +243,14 @@ def _check_run_options(d: dict[str, Any], where: str) -> None:
 
 def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario already parsed from TOML."""
-    allowed = set(_SCHEMA) | {"parameters"}
+    allowed = set(_SCHEMA) | {"parameters", "interventions", "counterfactual"}
     for top, value in raw.items():
         if top not in allowed:
             raise ConfigError(source, top, f"one of the tables {', '.join(sorted(allowed))}")
-        if not isinstance(value, dict):
+        if top == "interventions":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(source, top, "an array of tables ([[interventions]])")
+        elif not isinstance(value, dict):
             raise ConfigError(source, top, "a table")
     data: dict[str, Any] = {}
     for table, keys in _SCHEMA.items():
@@ -258,7 +276,135 @@ def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     overrides = _flatten(raw.get("parameters", {}), source=source)
     params = resolve_parameters(overrides, source)
     _check_parameters(params, source)
-    return Scenario(parameters=params, overrides=overrides, source=source, **data)
+    interventions = tuple(
+        _parse_intervention(iv, f"interventions[{i}]", source, data["start_year"])
+        for i, iv in enumerate(raw.get("interventions", [])))
+    seen: set[str] = set()
+    for i, iv in enumerate(interventions):
+        if iv.type in seen:
+            raise ConfigError(source, f"interventions[{i}].type",
+                              "at most one intervention of each type per scenario", iv.type)
+        seen.add(iv.type)
+    equalise = _parse_counterfactual(raw.get("counterfactual", {}), source)
+    return Scenario(parameters=params, overrides=overrides, source=source,
+                    interventions=interventions, equalise=equalise, **data)
+
+
+def _parse_counterfactual(table: dict[str, Any], source: str) -> tuple[str, ...]:
+    for key in table:
+        if key != "equalise":
+            raise ConfigError(source, f"counterfactual.{key}", "only the key equalise")
+    value = table.get("equalise", [])
+    if not isinstance(value, list) or any(v not in PATHWAYS for v in value):
+        raise ConfigError(source, "counterfactual.equalise",
+                          f"a list of pathways among {', '.join(PATHWAYS)}", value)
+    return tuple(sorted(set(value)))
+
+
+def _number(table: dict, key: str, path: str, source: str, lo: float, hi: float,
+            default: Any, expected: str) -> Any:
+    if key not in table:
+        return default
+    v = table[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not (
+            lo <= v <= hi):
+        raise ConfigError(source, f"{path}.{key}", expected, v)
+    return v
+
+
+def _parse_intervention(t: dict[str, Any], path: str, source: str,
+                        start_year: int) -> Intervention:
+    keys = {"type", "name", "start_year", "duration_years", "effect", "effect_source",
+            "unit_cost_eur", "allocation"}
+    for key in t:
+        if key not in keys:
+            raise ConfigError(source, f"{path}.{key}", f"one of the keys {', '.join(sorted(keys))}")
+    kind = t.get("type")
+    if kind not in TYPE_INDEX:
+        raise ConfigError(source, f"{path}.type",
+                          f"one of {', '.join(x.name for x in TYPES)}", kind)
+    spec = TYPES[TYPE_INDEX[kind]]
+    name = t.get("name", spec.name)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(source, f"{path}.name", "a non-empty string", name)
+    start = _number(t, "start_year", path, source, 1900, 2300, start_year, "a calendar year")
+    if not float(start).is_integer():
+        raise ConfigError(source, f"{path}.start_year", "a calendar year", start)
+    duration = _number(t, "duration_years", path, source, 1, 200, None,
+                       "a whole number of years from 1 to 200")
+    if duration is not None and not float(duration).is_integer():
+        raise ConfigError(source, f"{path}.duration_years", "a whole number of years", duration)
+    effect = _number(t, "effect", path, source, 0, 10, spec.effect,
+                     f"a non-negative effect size ({spec.effect_unit}) at most 10")
+    if kind not in ("smoking_cessation",) and effect > 1:
+        raise ConfigError(source, f"{path}.effect", f"at most 1 ({spec.effect_unit})", effect)
+    effect_source = t.get("effect_source", spec.effect_source if "effect" not in t
+                          else "scenario file")
+    if not isinstance(effect_source, str):
+        raise ConfigError(source, f"{path}.effect_source", "a string", effect_source)
+    cost = _number(t, "unit_cost_eur", path, source, 0, 1e7, spec.unit_cost_eur,
+                   "a non-negative cost in euros per person reached per year")
+    alloc = _parse_allocation(t.get("allocation", {}), f"{path}.allocation", source)
+    return Intervention(type=kind, name=name.strip(), start_year=int(start),
+                        duration_years=None if duration is None else int(duration),
+                        allocation=alloc, effect=float(effect), effect_source=effect_source,
+                        unit_cost_eur=float(cost))
+
+
+def _parse_allocation(a: Any, path: str, source: str) -> Allocation:
+    if not isinstance(a, dict):
+        raise ConfigError(source, path, "a table")
+    keys = {"mode", "intensity", "budget_eur", "by", "max_rank", "groups", "gradient",
+            "min_need", "steps"}
+    for key in a:
+        if key not in keys:
+            raise ConfigError(source, f"{path}.{key}", f"one of the keys {', '.join(sorted(keys))}")
+    mode = a.get("mode", "universal")
+    if mode not in MODES:
+        raise ConfigError(source, f"{path}.mode", f"one of {', '.join(MODES)}", mode)
+    intensity = _number(a, "intensity", path, source, 0, 1, 1.0, "an intensity in [0, 1]")
+    budget = _number(a, "budget_eur", path, source, 0, 1e12, None,
+                     "a yearly budget in euros (non-negative)")
+    by, max_rank, groups = a.get("by"), a.get("max_rank"), a.get("groups", [])
+    gradient, steps = a.get("gradient", "linear"), a.get("steps", [])
+    min_need = _number(a, "min_need", path, source, 0, 1, 0.2, "a need in [0, 1]")
+    if mode == "targeted":
+        if by not in TARGET_BY:
+            raise ConfigError(source, f"{path}.by", f"one of {', '.join(TARGET_BY)}", by)
+        if by == "income_rank":
+            max_rank = _number(a, "max_rank", path, source, 0, 1, None,
+                               "an income rank in [0, 1] (e.g. 0.2 for the poorest fifth)")
+            if max_rank is None:
+                raise ConfigError(source, f"{path}.max_rank",
+                                  "an income rank in [0, 1] (required when by = income_rank)")
+        elif by in ("pcs", "education", "department"):
+            valid = {"pcs": PCS, "education": EDUCATION, "department": None}[by]
+            if (not isinstance(groups, list) or not groups
+                    or not all(isinstance(g, str) for g in groups)
+                    or (valid is not None and any(g not in valid for g in groups))):
+                expected = (f"a non-empty list among {', '.join(valid)}" if valid
+                            else "a non-empty list of department codes (e.g. \"48\")")
+                raise ConfigError(source, f"{path}.groups", expected, groups)
+    elif mode == "proportionate":
+        if gradient not in ("linear", "stepped"):
+            raise ConfigError(source, f"{path}.gradient", "linear or stepped", gradient)
+        if gradient == "stepped":
+            if (not isinstance(steps, list) or len(steps) != 5
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                               and 0 <= x <= 1 for x in steps)):
+                raise ConfigError(source, f"{path}.steps",
+                                  "5 needs in [0, 1], poorest income quintile first", steps)
+    for key, ok in (("by", mode == "targeted"), ("max_rank", by == "income_rank"),
+                    ("groups", by in ("pcs", "education", "department")),
+                    ("gradient", mode == "proportionate"), ("min_need", mode == "proportionate"),
+                    ("steps", mode == "proportionate" and gradient == "stepped")):
+        if key in a and not ok:
+            raise ConfigError(source, f"{path}.{key}", f"nothing here with mode = {mode!r}")
+    return Allocation(mode=mode, intensity=float(intensity),
+                      budget_eur=None if budget is None else float(budget), by=by,
+                      max_rank=None if max_rank is None else float(max_rank),
+                      groups=tuple(groups), gradient=gradient, min_need=float(min_need),
+                      steps=tuple(float(x) for x in steps))
 
 
 def _check_parameters(p: dict[str, Any], source: str) -> None:

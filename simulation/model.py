@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import metrics, pathways, rng
 from .config import Scenario
+from .interventions import PATHWAYS, plan_year
 from .kernels import demography as kd
 from .population import (
     AGE_CAP,
@@ -131,8 +132,12 @@ class HealthInequalityModel(mesa.Model):
         p = self.params
         self._h0 = baseline_hazard(p)
         self.tables = pathways.PathwayTables.build(p, self.region)
+        flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
+        self.tables.equalise = flags
         pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
-                            scenario.start_year)
+                            scenario.start_year, equalise=flags)
+        self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
+        self.reached: list[dict[str, float]] = []
         self._p_birth = fertility_schedule(p)
         self._edu_cuts = education_cut_points(p)[0]
         self._pcs_cuts = np.ascontiguousarray(pcs_cut_points()[:, 0, :])
@@ -151,6 +156,8 @@ class HealthInequalityModel(mesa.Model):
             "crude_death_rate_per_1000": "last_cdr",
             "mean_age": "last_mean_age",
             "share_65_plus": "last_share_65",
+            "intervention_cost_eur": lambda m: float(sum(m.costs[-1].values())),
+            "people_reached": lambda m: float(sum(m.reached[-1].values())),
         })
 
     # ------------------------------------------------------------------ the year
@@ -172,6 +179,7 @@ class HealthInequalityModel(mesa.Model):
         pop = self.population
         seed, year = self.seed_value, self.year
         tables, ng = self.tables, self._n_groups
+        self._plan_interventions()
         self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
         pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
         pathways.run_care(pop, tables, seed, year, MIN_CHUNK)
@@ -228,6 +236,23 @@ class HealthInequalityModel(mesa.Model):
         self.last_share_65 = float(alive[:, 65:].sum() / max(n_start, 1))
         self.datacollector.collect(self)
         self.year += 1
+
+    def _plan_interventions(self) -> None:
+        """Compile this year's interventions (doses, budgets, costs) for the kernels."""
+        if not self.scenario.interventions:
+            self.costs.append({})
+            self.reached.append({})
+            return
+        pop = self.population
+        alive = pop.alive[: pop.n] == 1
+        a = {k: getattr(pop, k)[: pop.n][alive] for k in (
+            "age", "income_rank", "pcs", "education", "department", "care", "smoking",
+            "nuisance")}
+        plan = plan_year(self.scenario.interventions, self.year, a, self.params, pop.weight,
+                         self.region.codes)
+        self.tables.interventions = plan.array
+        self.costs.append(plan.cost_eur)
+        self.reached.append(plan.reached)
 
     def run_years(self, years: int | None = None,
                   progress: Callable[[int], None] | None = None) -> None:

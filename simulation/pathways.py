@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import rng
+from .interventions import PATHWAYS, empty_plan
 from .kernels import pathways as kp
 from .population import CONDITIONS, N_AGES, Population, Region, read_data
 
@@ -162,6 +163,9 @@ class PathwayTables:
     death_cond_rr: np.ndarray  # [(conditions, poor access, smoking, disability) combination]
     death_norm: np.ndarray | None = None  # [sex, age]
     inc_base: np.ndarray | None = None  # [condition, sex, age]
+    mean_onset_rr: np.ndarray | None = None  # [condition, sex, age], baseline at start
+    interventions: np.ndarray | None = None  # this year's kernel array (interventions.py)
+    equalise: np.ndarray | None = None  # counterfactual flags by PATHWAYS
 
     @classmethod
     def build(cls, params: dict[str, Any], region: Region) -> PathwayTables:
@@ -178,6 +182,8 @@ class PathwayTables:
             p["disability.log_rate_per_year_of_age"] * (ages - 40.0))
         rr_inc = residual_mortality_gradient(p)
         return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
+                   interventions=empty_plan(len(region.codes)),
+                   equalise=np.zeros(len(PATHWAYS), dtype=np.uint8),
                    onset_rr=onset_rr_table(p), death_cond_rr=death_rr_table(p),
                    dis_onset=np.minimum(dis_onset, 2.0),
                    leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
@@ -185,6 +191,14 @@ class PathwayTables:
     # -- argument packs -------------------------------------------------------------
     def death_args(self) -> tuple:
         return (self.death_cond_rr, self.rr_death_income)
+
+    def iv(self, pop: Population) -> np.ndarray:
+        """This year's intervention array (zeros: no intervention)."""
+        return self.interventions
+
+    def eq(self) -> np.ndarray:
+        """Counterfactual flags by :data:`PATHWAYS` (zeros: baseline)."""
+        return self.equalise
 
 
 def _gradient(rr_bottom: float, rank: np.ndarray) -> np.ndarray:
@@ -227,10 +241,24 @@ def _cumulative_prevalence(onset: np.ndarray, mult: np.ndarray, recovery: float,
 
 
 def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed: int,
-               year: int) -> None:
+               year: int, equalise: np.ndarray | None = None) -> None:
     """Exposures, care access, conditions and disability of the synthetic population, drawn
-    from the same hazards as the yearly processes (see the module docstring), then the
-    incidence and mortality normalisations."""
+    from the same hazards as the yearly processes (see the module docstring), and the
+    incidence and mortality normalisations.
+
+    The normalisations always come from the baseline population: with a counterfactual
+    (``equalise``, flags by :data:`simulation.interventions.PATHWAYS`) the state is first
+    drawn as in the baseline to compute them, then drawn again with the equalised
+    pathways, so that the counterfactual's lower risks are not normalised away.
+    """
+    eq = np.zeros(len(PATHWAYS), dtype=np.uint8) if equalise is None else equalise
+    _draw_state(pop, tables, h_death, seed, year, np.zeros_like(eq), normalise=True)
+    if eq.any():
+        _draw_state(pop, tables, h_death, seed, year, eq, normalise=False)
+
+
+def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed: int,
+                year: int, eq: np.ndarray, normalise: bool) -> None:
     p = tables.params
     n = pop.n
     a = pop.arrays()
@@ -241,37 +269,52 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
     r = a["income_rank"].astype(float)
     unemployed = a["employment"] == kp.UNEMPLOYED
 
+    def ref(flag: int, rank: np.ndarray, diploma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if eq[flag]:
+            return np.full_like(rank, kp.REF_RANK), np.full_like(diploma, kp.REF_EDUCATION)
+        return rank, diploma
+
     def draws(j: int) -> np.ndarray:
         return rng.uniforms(rng.key(seed, "synthesis_exposures", year * 16 + j), pid)
 
     # smoking: ever started by ages 12-25, still smoking after quitting hazards from 26
+    rs, es = ref(kp.EQ_SMOKING, r, edu)
+    un_s = unemployed & (eq[kp.EQ_SMOKING] == 0)
     p_init = (np.asarray(p["smoking.p_initiation"])[sex]
-              * np.asarray(p["smoking.initiation_rr_education"])[edu]
-              * _gradient(p["smoking.initiation_rr_income"], r))
+              * np.asarray(p["smoking.initiation_rr_education"])[es]
+              * _gradient(p["smoking.initiation_rr_income"], rs))
     years_init = np.clip(np.minimum(age, 25) - 11, 0, None)
     p_ever = 1 - (1 - np.minimum(p_init, 1)) ** years_init
-    q = p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[edu]
-    q = np.where(unemployed, q * p["smoking.cessation_rr_unemployed"], q)
+    q = p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[es]
+    q = np.where(un_s, q * p["smoking.cessation_rr_unemployed"], q)
     p_still = (1 - q) ** np.clip(age - 25, 0, None)
     u = draws(0)
     a["smoking"][:] = np.where(u < p_ever * p_still, 1, np.where(u < p_ever, 2, 0))
     # obesity: childhood then adult onset, with remission
-    hc = p["obesity.p_incidence_child"] * np.asarray(p["obesity.child_rr_parents_pcs"])[
-        a["parent_pcs"].astype(np.int64)]
-    ha = (p["obesity.p_incidence_adult"] * np.asarray(p["obesity.adult_rr_education"])[edu]
-          * _gradient(p["obesity.adult_rr_income"], r))
+    ro, eo = ref(kp.EQ_OBESITY, r, edu)
+    parents = (np.full(n, kp.REF_PARENT_PCS) if eq[kp.EQ_OBESITY]
+               else a["parent_pcs"].astype(np.int64))
+    hc = p["obesity.p_incidence_child"] * np.asarray(p["obesity.child_rr_parents_pcs"])[parents]
+    ha = (p["obesity.p_incidence_adult"] * np.asarray(p["obesity.adult_rr_education"])[eo]
+          * _gradient(p["obesity.adult_rr_income"], ro))
     m = p["obesity.p_remission"]
     child_years = np.minimum(age, 18)
     p18 = hc / (hc + m) * (1 - np.exp(-(hc + m) * child_years))
-    eq = ha / (ha + m)
-    p_ob = np.where(age < 18, p18, eq + (p18 - eq) * np.exp(-(ha + m) * np.clip(age - 18, 0, None)))
+    eqm = ha / (ha + m)
+    p_ob = np.where(age < 18, p18,
+                    eqm + (p18 - eqm) * np.exp(-(ha + m) * np.clip(age - 18, 0, None)))
     a["obese"][:] = draws(1) < p_ob
     # environmental nuisance of the home (differential exposure), fixed
+    rn, _ = ref(kp.EQ_ENVIRONMENT, r, edu)
     grad = _gradient(p["environment.nuisance_rr_income"], r)
-    a["nuisance"][:] = draws(2) < p["environment.p_nuisance"] * grad / grad.mean()
+    a["nuisance"][:] = draws(2) < (p["environment.p_nuisance"]
+                                   * _gradient(p["environment.nuisance_rr_income"], rn)
+                                   / grad.mean())
     # stress: expected value for the load; drawn each year by the exposure process
-    e_stress = np.where(age >= 16, p["stress.p_stress"] * _gradient(p["stress.rr_income"], r)
-                        * np.where(unemployed, p["stress.rr_unemployed"], 1.0), 0.0)
+    rst, _ = ref(kp.EQ_STRESS, r, edu)
+    un_st = unemployed & (eq[kp.EQ_STRESS] == 0)
+    e_stress = np.where(age >= 16, p["stress.p_stress"] * _gradient(p["stress.rr_income"], rst)
+                        * np.where(un_st, p["stress.rr_unemployed"], 1.0), 0.0)
     w = np.asarray(p["load.weights"])
     add = (w[0] * (a["smoking"] == 1) + w[1] * a["obese"] + w[2] * a["nuisance"]
            + w[3] * e_stress)
@@ -279,24 +322,26 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
     a["load"][:] = (add * (1 - (1 - d) ** age) / d).astype(np.float32)
     # priority zones for access to care (fixed), then insurance and GP via the care process
     a["care"][:] = np.where(draws(3) < tables.priority_share[a["department"]], kp.CARE_PRIORITY, 0)
-    run_care(pop, tables, seed, year - 1)
+    run_care(pop, tables, seed, year - 1, equalise=eq)
     # conditions: DREES prevalence by age, shared out by each person's relative risk
     rr = np.zeros((len(CONDITIONS), n))
     kp.condition_rr_all(a["alive"], a["income_rank"], a["smoking"], a["obese"], a["stress"],
                         a["nuisance"], a["load"], n, tables.onset_rr, p["load.log_rr_per_unit"],
-                        rr)
+                        eq, rr)
     prev = prevalence_by_age()
-    inc_pop = population_incidence(p, h_death)
-    inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
+    if normalise:
+        inc_pop = population_incidence(p, h_death)
+        tables.inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
+        tables.mean_onset_rr = np.zeros((len(CONDITIONS), 2, N_AGES))
+        for k in range(len(CONDITIONS)):
+            tables.mean_onset_rr[k] = _band_mean(rr[k], sex, age)
+            tables.inc_base[k] = inc_pop[k][None, :] / tables.mean_onset_rr[k]
     cond = np.zeros(n, dtype=np.uint8)
     for k in range(len(CONDITIONS)):
-        mean_rr = _band_mean(rr[k], sex, age)
-        inc_base[k] = inc_pop[k][None, :] / mean_rr
-        pk = np.minimum(prev[k, age] * rr[k] / mean_rr[sex, age], 0.95)
+        pk = np.minimum(prev[k, age] * rr[k] / tables.mean_onset_rr[k][sex, age], 0.95)
         cond |= np.where(rng.uniforms(rng.key(seed, "synthesis_conditions", year * 8 + k), pid)
                          < pk, np.uint8(1 << k), np.uint8(0))
     a["conditions"][:] = cond
-    tables.inc_base = inc_base
     # disability: onset and recovery over the life so far at the person's current multiplier
     n_cond = np.zeros(n)
     for k in range(len(CONDITIONS)):
@@ -304,12 +349,13 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
     mult = p["disability.rr_condition"] ** n_cond * _gradient(p["disability.rr_income"], r)
     a["disability"][:] = draws(4) < _cumulative_prevalence(
         tables.dis_onset, mult, p["disability.p_recovery"], age)
-    # mortality normalisation: mean relative risk 1 at each sex and age
+    # mortality normalisation: mean relative risk 1 at each sex and age (baseline state)
     raw = np.zeros(n)
     kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
-                    a["insurance"],
-                    a["care"], a["conditions"], a["disability"], n, *tables.death_args(), raw)
-    tables.death_norm = 1.0 / _band_mean(raw, sex, age)
+                    a["insurance"], a["care"], a["conditions"], a["disability"], n,
+                    *tables.death_args(), eq, raw)
+    if normalise:
+        tables.death_norm = 1.0 / _band_mean(raw, sex, age)
     a["rr_death"][:] = (raw * tables.death_norm[sex, age]).astype(np.float32)
 
 
@@ -356,13 +402,15 @@ def run_exposures(pop: Population, tables: PathwayTables, seed: int, year: int,
         np.asarray(p["obesity.adult_rr_education"], float), p["obesity.adult_rr_income"],
         p["obesity.p_remission"], p["stress.p_stress"], p["stress.rr_unemployed"],
         p["stress.rr_income"], p["load.decay"], np.asarray(p["load.weights"], float),
-        p["load.sensitive_period_multiplier"])
+        p["load.sensitive_period_multiplier"], pop.pcs, pop.department, pop.care,
+        tables.iv(pop), tables.eq())
 
 
 def run_care(pop: Population, tables: PathwayTables, seed: int, year: int,
-             min_chunk: int = 16_384) -> None:
+             min_chunk: int = 16_384, equalise: np.ndarray | None = None) -> None:
     """The access-to-care process (insurance, GP, forgone care)."""
     p = tables.params
+    eq = tables.eq() if equalise is None else equalise
     chunk, _ = chunking(pop.n, min_chunk)
     kp.care_step(
         pop.pid, pop.alive, pop.department, pop.employment, pop.income_rank, pop.insurance,
@@ -373,7 +421,7 @@ def run_care(pop: Population, tables: PathwayTables, seed: int, year: int,
         p["care.non_take_up_contributory"], p["care.p_no_insurance_eligible_non_taker"],
         p["care.p_no_insurance_other"], p["care.no_insurance_rr_unemployed"], tables.p_no_gp,
         p["care.p_forgone"], p["care.forgone_rr_no_insurance"], p["care.forgone_rr_income"],
-        p["care.forgone_rr_no_gp"])
+        p["care.forgone_rr_no_gp"], pop.age, pop.pcs, pop.education, tables.iv(pop), eq)
 
 
 def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
@@ -393,5 +441,5 @@ def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
         p["disability.rr_condition"] ** np.arange(kp.N_CONDITIONS + 1.0),
         p["disability.rr_income"], p["care.progression_rr_poor_access"],
         p["disability.p_recovery"], *tables.death_args(), tables.death_norm, pop.department,
-        pop.pcs, pop.education, N_AGES, counts)
+        pop.pcs, pop.education, N_AGES, counts, tables.iv(pop), tables.eq())
     return counts.sum(axis=0, dtype=np.int64).reshape(n_groups, 2, N_AGES)

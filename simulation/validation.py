@@ -162,12 +162,31 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
-def validate(scenario: Scenario,
+def run_pooled(scenario: Scenario, replicates: int = 1,
+               progress: Callable[[int], None] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run ``replicates`` replicates of ``scenario``; returns life expectancy (with HLE)
+    from period tables pooled over the whole horizon and the replicates, and the living
+    people of every replicate at the end."""
+    from . import metrics
+
+    inputs, people = [], []
+    for r in range(replicates):
+        model = HealthInequalityModel(scenario, replicate=r)
+        model.run_years(progress=progress)
+        lti = model.life_table_input()
+        lti["replicate"] = r
+        inputs.append(lti)
+        people.append(population_frame(model))
+    le = metrics.life_expectancy_by_stratum(pd.concat(inputs, ignore_index=True),
+                                            healthy=True)
+    return le, pd.concat(people, ignore_index=True)
+
+
+def validate(scenario: Scenario, replicates: int = 1,
              progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``scenario`` and compare it with the targets; returns (table, life expectancy).
-    Life expectancies are period tables over the whole horizon (``window_years`` is
-    ignored) to pool as many deaths as possible."""
-    model = HealthInequalityModel(scenario)
-    model.run_years(progress=progress)
-    le = model.life_expectancy(window_years=scenario.years)
-    return compare_targets(le, population_frame(model), scenario.parameters), le
+    Life expectancies are period tables pooled over the whole horizon and the replicates
+    (``window_years`` is ignored) to pool as many deaths as possible."""
+    le, people = run_pooled(scenario, replicates, progress)
+    return compare_targets(le, people, scenario.parameters), le

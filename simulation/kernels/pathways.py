@@ -32,8 +32,20 @@ CARE_GP, CARE_FORGONE, CARE_PRIORITY = 1, 2, 4
 INS_PRIVATE, INS_CSS_FREE, INS_CSS_CONTRIB, INS_NONE = 0, 1, 2, 3
 N_CONDITIONS = 5
 CANCER = 2
+PSYCHIATRIC = 4
 #: Weight of a person's own noise in the income normal score drawn at entry to work.
 ENTRY_NOISE_WEIGHT = 0.5
+#: Intervention types, in the order of :data:`simulation.interventions.TYPES`.
+IV_OUTREACH, IV_AUTO_ENROL, IV_GP, IV_OUT_OF_POCKET, IV_EARLY, IV_YOUTH, IV_CESSATION, \
+    IV_HOUSING, IV_LITERACY = range(9)
+#: Pathways a counterfactual equalises, in the order of
+#: :data:`simulation.interventions.PATHWAYS`.
+EQ_SMOKING, EQ_OBESITY, EQ_ENVIRONMENT, EQ_STRESS, EQ_CARE, EQ_DISEASE, EQ_MORTALITY = range(7)
+#: The counterfactuals' reference person: middle of the richest quintile, higher education,
+#: children of cadres.
+REF_RANK = 0.9
+REF_EDUCATION = 4
+REF_PARENT_PCS = 2
 #: Offsets of a person's id giving a second and third independent counter in one stream.
 SECOND_COUNTER = np.uint64(0x632BE59BD9B4E019)
 THIRD_COUNTER = np.uint64(0x2545F4914F6CDD1D)
@@ -49,6 +61,23 @@ def gradient(rr_bottom: float, rank: float) -> float:
 def norm_cdf(z: float) -> float:
     """Standard normal CDF."""
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+@njit(cache=True, inline="always")
+def effect_dose(iv, t, rank, pcs, education, department, zone) -> float:
+    """Effect of intervention type ``t`` on one person: ``effect * min(1, k * need)``
+    (0 when the type is not active this year). ``iv[t]`` holds the need tables by income
+    vingtile (with k folded in), PCS, diploma, department and priority zone, then the
+    effect size (:func:`simulation.interventions.pack`)."""
+    ncol = iv.shape[1]
+    eff = iv[t, ncol - 1]
+    if eff == 0.0:
+        return 0.0
+    nd = ncol - 35
+    v = min(np.int64(rank * np.float32(20.0)), 19)
+    x = (iv[t, v] * iv[t, 20 + np.int64(pcs)] * iv[t, 27 + np.int64(education)]
+         * iv[t, 32 + np.int64(department)] * iv[t, 32 + nd + np.int64(zone)])
+    return eff * min(x, 1.0)
 
 
 @njit(cache=True, inline="always")
@@ -148,7 +177,8 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
                    quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
                    adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
                    stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
-                   sensitive_multiplier):  # pragma: no cover - numba
+                   sensitive_multiplier, pcs, department, care, iv,
+                   eq):  # pragma: no cover - numba
     """Exposures over the year, then the cumulative load.
 
     * Smoking: never-smokers aged 12-25 start with probability
@@ -165,6 +195,13 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
     * Load: ``load * (1 - decay) + m * weights . (smoking, obese, nuisance, stress)``, where
       ``m = sensitive_multiplier`` at ages 0-5 and 11-17, the year of a job loss or of
       retirement, and the year after giving birth (then the maternity flag is cleared).
+
+    Interventions (``iv``, see :func:`effect_dose`): health literacy lowers smoking
+    initiation and adult obesity onset; cessation support raises quitting (18+);
+    early-childhood prevention lowers childhood obesity onset (0-6) and the load added at
+    0-5; youth mental health lowers stress (11-25); healthier housing remediates exposed
+    homes. Counterfactuals (``eq``) replace the person's income rank and diploma by the
+    reference person's in the equalised pathway.
     """
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
@@ -179,23 +216,37 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
             unemployed = employment[i] == UNEMPLOYED
             u1, u2 = uniform_pair(key, pid[i])
             u3, u4 = uniform_pair(key, pid[i] + SECOND_COUNTER)
+            zone = (care[i] >> 2) & 1
+            d_lit = effect_dose(iv, IV_LITERACY, income_rank[i], pcs[i], e, department[i], zone)
             smk = smoking[i]
+            rs, es, un_s = (REF_RANK, REF_EDUCATION, False) if eq[EQ_SMOKING] else (
+                r, e, unemployed)
             if smk == 0 and a >= 12 and a <= 25:
-                if u1 < p_init[sex[i]] * init_rr_edu[e] * gradient(init_rr_income, r):
+                if u1 < (p_init[sex[i]] * init_rr_edu[es] * gradient(init_rr_income, rs)
+                         * (1.0 - d_lit)):
                     smk = 1
             elif smk == 1 and a >= 26:
-                q = p_quit * quit_rr_edu[e]
-                if unemployed:
+                q = p_quit * quit_rr_edu[es]
+                if un_s:
                     q *= quit_rr_unemployed
+                q *= 1.0 + effect_dose(iv, IV_CESSATION, income_rank[i], pcs[i], e,
+                                       department[i], zone)
                 if u1 < q:
                     smk = 2
             smoking[i] = smk
             ob = obese[i]
+            d_early = 0.0
+            if a <= 6:
+                d_early = effect_dose(iv, IV_EARLY, income_rank[i], pcs[i], e, department[i],
+                                      zone)
             if ob == 0:
                 if a < 18:
-                    h = p_obese_child * child_rr_parents[parent_pcs[i]]
+                    pp = REF_PARENT_PCS if eq[EQ_OBESITY] else parent_pcs[i]
+                    h = p_obese_child * child_rr_parents[pp] * (1.0 - d_early)
                 else:
-                    h = p_obese_adult * adult_rr_edu[e] * gradient(adult_rr_income, r)
+                    ro, eo = (REF_RANK, REF_EDUCATION) if eq[EQ_OBESITY] else (r, e)
+                    h = (p_obese_adult * adult_rr_edu[eo] * gradient(adult_rr_income, ro)
+                         * (1.0 - d_lit))
                 if u2 < h:
                     ob = 1
             elif u2 < p_obese_remission:
@@ -203,17 +254,28 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
             obese[i] = ob
             st = 0
             if a >= 16:
-                ps = p_stress * gradient(stress_rr_income, r)
-                if unemployed:
+                rst = REF_RANK if eq[EQ_STRESS] else r
+                ps = p_stress * gradient(stress_rr_income, rst)
+                if unemployed and not eq[EQ_STRESS]:
                     ps *= stress_rr_unemployed
+                if a <= 25:
+                    ps *= 1.0 - effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], e,
+                                            department[i], zone)
                 st = 1 if u3 < ps else 0
             stress[i] = st
+            nu = nuisance[i]
+            if nu == 1 and u4 < effect_dose(iv, IV_HOUSING, income_rank[i], pcs[i], e,
+                                             department[i], zone):
+                nu = 0
+                nuisance[i] = 0
             sens = sensitive[i]
             m = 1.0
             if a <= 5 or (a >= 11 and a <= 17) or sens != 0:
                 m = sensitive_multiplier
+            if a <= 5:
+                m *= 1.0 - d_early
             add = (load_weights[0] * (smk == 1) + load_weights[1] * ob
-                   + load_weights[2] * nuisance[i] + load_weights[3] * st)
+                   + load_weights[2] * nu + load_weights[3] * st)
             load[i] = np.float32(load[i] * (1.0 - load_decay) + m * add)
             sensitive[i] = sens & np.uint8(SENS_JOB_LOSS | SENS_RETIREMENT)
 
@@ -223,7 +285,8 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
               key_take_up, key_no_insurance, key_gp, key_forgone, css_free_max,
               css_contrib_max, ntu_free, ntu_contrib, p_none_eligible, p_none_other,
               none_rr_unemployed, p_no_gp_dept, p_forgone, forgone_rr_none,
-              forgone_rr_income, forgone_rr_no_gp):  # pragma: no cover - numba
+              forgone_rr_income, forgone_rr_no_gp, age, pcs, education, iv,
+              eq):  # pragma: no cover - numba
     """Access to care over the year.
 
     Insurance follows eligibility (income rank below ``css_free_max`` for the free CSS,
@@ -236,6 +299,11 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
     zone, department]``. Forgone care for cost, redrawn each year:
     ``p_forgone * gradient(forgone_rr_income)`` times ``forgone_rr_none`` without
     insurance and ``forgone_rr_no_gp`` without a GP.
+
+    Interventions: outreach, automatic enrolment and health literacy lower the eligible's
+    non-take-up; extra GP time lowers the probability of having no GP in priority zones;
+    lower out-of-pocket costs lower forgone care (16+). The counterfactual ``eq[care]``
+    gives everyone the income rank of the reference person (and no unemployment effect).
     """
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
@@ -244,27 +312,38 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
         for i in range(lo, hi):
             if alive[i] == 0:
                 continue
-            r = np.float64(income_rank[i])
+            r = np.float64(REF_RANK) if eq[EQ_CARE] else np.float64(income_rank[i])
             u_take, u_none = uniform_pair(key_take_up, pid[i])
             u_gp, _ = uniform_pair(key_gp, pid[i])
             u_f, _ = uniform_pair(key_forgone, pid[i])
-            if r < css_free_max:
-                ins = INS_CSS_FREE if u_take >= ntu_free else (
-                    INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
-            elif r < css_contrib_max:
-                ins = INS_CSS_CONTRIB if u_take >= ntu_contrib else (
-                    INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
+            flags = care[i] & np.uint8(CARE_PRIORITY)
+            zone = 1 if flags else 0
+            rk, pc, ed, dp = income_rank[i], pcs[i], education[i], department[i]
+            if r < css_contrib_max:
+                keep = ((1.0 - effect_dose(iv, IV_OUTREACH, rk, pc, ed, dp, zone))
+                        * (1.0 - effect_dose(iv, IV_AUTO_ENROL, rk, pc, ed, dp, zone))
+                        * (1.0 - effect_dose(iv, IV_LITERACY, rk, pc, ed, dp, zone)))
+                if r < css_free_max:
+                    ins = INS_CSS_FREE if u_take >= ntu_free * keep else (
+                        INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
+                else:
+                    ins = INS_CSS_CONTRIB if u_take >= ntu_contrib * keep else (
+                        INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
             else:
                 pn = p_none_other
-                if employment[i] == UNEMPLOYED or employment[i] == INACTIVE:
+                if (employment[i] == UNEMPLOYED or employment[i] == INACTIVE) and not eq[EQ_CARE]:
                     pn *= none_rr_unemployed
                 ins = INS_NONE if u_none < pn else INS_PRIVATE
             insurance[i] = ins
-            flags = care[i] & np.uint8(CARE_PRIORITY)
-            gp = u_gp >= p_no_gp_dept[1 if flags else 0, department[i]]
+            p_no_gp = p_no_gp_dept[zone, dp]
+            if zone:
+                p_no_gp *= 1.0 - effect_dose(iv, IV_GP, rk, pc, ed, dp, zone)
+            gp = u_gp >= p_no_gp
             if gp:
                 flags |= np.uint8(CARE_GP)
             pf = p_forgone * gradient(forgone_rr_income, r)
+            if age[i] >= 16:
+                pf *= 1.0 - effect_dose(iv, IV_OUT_OF_POCKET, rk, pc, ed, dp, zone)
             if ins == INS_NONE:
                 pf *= forgone_rr_none
             if not gp:
@@ -302,26 +381,28 @@ def death_rr(cond, poor, smk, dis, s, a, rank, death_cond_rr, rr_death_income):
 
 @njit(cache=True, parallel=True)
 def death_rr_all(alive, sex, age, income_rank, smoking, insurance, care, conditions,
-                 disability, n, death_cond_rr, rr_death_income, out):  # pragma: no cover
+                 disability, n, death_cond_rr, rr_death_income, eq, out):  # pragma: no cover
     """Un-normalised relative risk of death of everyone (for the normalisation at start)."""
     for i in prange(n):
         if alive[i] == 0:
             out[i] = 0.0
             continue
         out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]), smoking[i],
-                          disability[i], sex[i], age[i], income_rank[i], death_cond_rr,
-                          rr_death_income)
+                          disability[i], sex[i], age[i],
+                          np.float32(REF_RANK) if eq[EQ_MORTALITY] else income_rank[i],
+                          death_cond_rr, rr_death_income)
 
 
 @njit(cache=True, parallel=True)
 def condition_rr_all(alive, income_rank, smoking, obese, stress, nuisance, load, n,
-                     onset_rr, load_log_rr, out):  # pragma: no cover - numba
+                     onset_rr, load_log_rr, eq, out):  # pragma: no cover - numba
     """Relative risk of onset of every condition for everyone, ``out[condition, person]``
     (for the normalisation of baseline incidence at start and for initial prevalence)."""
     for i in prange(n):
         lf = exp_small(load_log_rr * load[i])
         combo = exposure_combo(smoking[i], obese[i], stress[i], nuisance[i])
-        rb = min(np.int64(income_rank[i] * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
+        r_on = np.float32(REF_RANK) if eq[EQ_DISEASE] else income_rank[i]
+        rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
         for k in range(N_CONDITIONS):
             out[k, i] = onset_rr[k, combo, rb] * lf if alive[i] else 0.0
 
@@ -332,7 +413,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                  key_disability, inc_base, onset_rr, load_log_rr, p_cancer_remission,
                  dis_onset, dis_rr_condition, dis_rr_income, dis_progression_rr,
                  p_dis_recovery, death_cond_rr, rr_death_income, death_norm, department, pcs,
-                 education, n_ages, disabled_counts):  # pragma: no cover - numba
+                 education, n_ages, disabled_counts, iv, eq):  # pragma: no cover - numba
     """Chronic conditions, disability, and the relative risk of death, over the year.
 
     Onset of condition c (if absent) with hazard
@@ -356,6 +437,11 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
 
     The disabled are counted by [group, sex, age] into ``disabled_counts[chunk]`` (flat),
     for healthy life expectancy.
+
+    Youth mental-health support lowers the onset of psychiatric conditions at 11-25. The
+    counterfactuals ``eq[disease]`` and ``eq[mortality]`` use the reference person's rank in
+    the onset table (vulnerability and residual gradient) and in the residual mortality
+    gradient.
     """
     n_chunks = (n + chunk - 1) // chunk
     for c in prange(n_chunks):
@@ -370,8 +456,12 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             r = np.float64(income_rank[i])
             smk = smoking[i]
             combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
-            rb = min(np.int64(income_rank[i] * np.float32(N_RANK_BINS_ONSET)),
-                     N_RANK_BINS_ONSET - 1)
+            r_on = np.float32(REF_RANK) if eq[EQ_DISEASE] else income_rank[i]
+            rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
+            d_youth = 0.0
+            if a >= 11 and a <= 25:
+                d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
+                                      department[i], (care[i] >> 2) & 1)
             load_factor = exp_small(load_log_rr * load[i])
             poor = poor_access(care[i], insurance[i])
             cond = conditions[i]
@@ -387,6 +477,8 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                         cond &= ~bit
                     continue
                 h = inc_base[k, s, a] * onset_rr[k, combo, rb] * load_factor
+                if k == PSYCHIATRIC:
+                    h *= 1.0 - d_youth
                 if uk < prob_from_hazard(h):
                     cond |= bit
             conditions[i] = cond
@@ -405,8 +497,9 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             elif ud < p_dis_recovery:
                 dis = 0
             disability[i] = dis
+            r_d = np.float32(REF_RANK) if eq[EQ_MORTALITY] else income_rank[i]
             rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                cond, poor, smk, dis, s, a, income_rank[i], death_cond_rr, rr_death_income))
+                cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
         for i in range(lo, hi):
             if alive[i] == 1 and disability[i] == 1:
                 _count(dc, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
