@@ -24,6 +24,7 @@ import numpy as np
 from . import rng
 from .interventions import PATHWAYS, empty_plan
 from .kernels import pathways as kp
+from .kernels.demography import G_DEPARTMENT
 from .population import CONDITIONS, N_AGES, Population, Region, read_data
 
 #: DREES disease groups, in the order of :data:`CONDITIONS`.
@@ -222,6 +223,43 @@ def _band_mean(values: np.ndarray, sex: np.ndarray, age: np.ndarray, width: int 
     return out
 
 
+def _death_normaliser(rr: np.ndarray, sex: np.ndarray, age: np.ndarray, h0: np.ndarray,
+                      alive: np.ndarray, width: int = 5) -> np.ndarray:
+    """Normaliser c by [sex, age] (constant over ``width``-year bands) such that the expected
+    deaths with individual hazards ``h0 * c * rr`` equal those with ``h0`` for everyone:
+    ``sum(1 - exp(-h0 c rr)) = sum(1 - exp(-h0))`` in each band. Matching deaths rather
+    than the mean relative risk matters at old ages, where the relative risks of the
+    multimorbid saturate the probability of dying."""
+    out = np.ones((2, N_AGES))
+    band = age // width
+    for s in range(2):
+        for b in range(N_AGES // width + 1):
+            m = alive & (sex == s) & (band == b)
+            if not m.any():
+                continue
+            h = h0[s, age[m]]
+            x = rr[m]
+            target = (-np.expm1(-h)).sum()
+            lo, hi = 1e-3, 1e3
+            for _ in range(60):  # bisection on log c
+                c = math.sqrt(lo * hi)
+                if (-np.expm1(-h * c * x)).sum() < target:
+                    lo = c
+                else:
+                    hi = c
+            ages = np.arange(b * width, min((b + 1) * width, N_AGES))
+            out[s, ages] = math.sqrt(lo * hi)
+    # bands with nobody in them take the nearest band's value
+    for s in range(2):
+        seen = np.unique(age[alive & (sex == s)] // width)
+        if seen.size:
+            bands = np.arange(N_AGES) // width
+            idx = np.searchsorted(seen, bands).clip(0, seen.size - 1)
+            missing = ~np.isin(bands, seen)
+            out[s, missing] = out[s, seen[idx[missing]] * width]
+    return out
+
+
 def _cumulative_prevalence(onset: np.ndarray, mult: np.ndarray, recovery: float,
                            age: np.ndarray) -> np.ndarray:
     """Prevalence at ``age`` of a state entered with hazard ``mult * onset[x]`` at each
@@ -355,7 +393,18 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
                     a["insurance"], a["care"], a["conditions"], a["disability"], n,
                     *tables.death_args(), eq, raw)
     if normalise:
-        tables.death_norm = 1.0 / _band_mean(raw, sex, age)
+        # normalise on the risks after one pass of the yearly disease process (a dry run on
+        # copies), so that the first simulated year already has INED's mortality: the
+        # process immediately moves the prevalences drawn from DREES towards its own
+        # balance (e.g. cancer remission)
+        saved = {k: a[k].copy() for k in ("conditions", "disability")}
+        tables.death_norm = np.ones((2, N_AGES))
+        n_groups = G_DEPARTMENT + len(tables.p_no_gp[0])
+        run_disease(pop, tables, seed, year - 1, n_groups, 16_384)
+        tables.death_norm = _death_normaliser(a["rr_death"].astype(float), sex, age, h_death,
+                                              a["alive"] == 1)
+        for k, v in saved.items():
+            a[k][:] = v
     a["rr_death"][:] = (raw * tables.death_norm[sex, age]).astype(np.float32)
 
 
