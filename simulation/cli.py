@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 EXIT_USAGE = 2
+MAX_REPLICATES = 10_000
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 
 
@@ -96,6 +97,26 @@ def _progress(total: int, label: str, enabled: bool):
     return bar, bar.update
 
 
+def _fmt(value: float | None) -> str:
+    """A table cell: one decimal, or ``n/a`` where the value is undefined."""
+    if value is None or value != value:
+        return f"{'n/a':>8}"
+    return f"{value:8.1f}"
+
+
+def format_replicate_gaps(gaps: list[dict]) -> str:
+    """Mean and 2.5/97.5 percentiles of the e0 gap V20-V1 across replicates, by sex."""
+    n = gaps[0]["n"] if gaps else 0
+    lines = [f"Gap V20-V1 in life expectancy at birth across {n} replicates (years)",
+             f"{'':<10}{'mean':>8}{'2.5%':>8}{'97.5%':>8}"]
+    names = {"M": "Men", "F": "Women"}
+    for g in gaps:
+        lines.append(f"{names.get(g['sex'], g['sex']):<10}" + _fmt(g["mean"]) + _fmt(g["p2_5"])
+                     + _fmt(g["p97_5"]) + (f"  ({g['n_defined']} of {n} defined)"
+                                           if g["n_defined"] < n else ""))
+    return "\n".join(lines) + "\n"
+
+
 def format_life_expectancy(summary: dict) -> str:
     """The readable table printed by ``run``: e(0), e(35), e(60), e(65) by sex, for the
     whole population and each income vingtile, then the richest-poorest gap."""
@@ -114,23 +135,24 @@ def format_life_expectancy(summary: dict) -> str:
         lines.append(f"{name:<10}" + "".join(f"{'e' + str(a):>8}" for a in wide.columns))
         for (by, group), row in wide.iterrows():
             label = "all" if by == "all" else f"V{group}"
-            lines.append(f"{label:<10}" + "".join(f"{v:8.1f}" for v in row.to_numpy()))
+            lines.append(f"{label:<10}" + "".join(_fmt(v) for v in row.to_numpy()))
         gaps = {g["age"]: g["gap"] for g in summary["gap_richest_poorest_vingtile"]
                 if g["sex"] == sex}
         lines.append(f"{'gap V20-V1':<10}" + "".join(
-            f"{gaps.get(a, float('nan')):8.1f}" for a in wide.columns))
+            _fmt(gaps.get(a)) for a in wide.columns))
         lines.append("")
     return "\n".join(lines)
 
 
-def _write_outputs(result, out_dir: Path) -> None:
+def _write_outputs(result, out_dir: Path, summary: dict | None = None) -> None:
     """Write the run's tables as CSV, atomically (a temporary folder renamed at the end)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out_dir.parent))
     result.life_expectancy.to_csv(tmp / "life_expectancy.csv", index=False)
     result.yearly.to_csv(tmp / "yearly.csv", index=False)
     result.life_table_input.to_csv(tmp / "deaths_person_years.csv", index=False)
-    (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=1))
+    summary = result.summary() if summary is None else summary
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
     if out_dir.exists():
         import shutil
 
@@ -138,32 +160,92 @@ def _write_outputs(result, out_dir: Path) -> None:
     tmp.rename(out_dir)
 
 
+def _check_out_dir(out: str | None) -> None:
+    if out and Path(out).exists() and not Path(out).is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder; give a folder name")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_scenario
-    from .runner import run_scenario
+    from .runner import gap_across_replicates, run_replicates, run_scenario
+    from .store import Store
 
     if args.agents is not None:
         check_memory(args.agents)
     scenario = load_scenario(args.scenario).with_options(
         agents=args.agents, seed=args.seed, years=args.years)
     check_memory(scenario.agents)
+    replicates = scenario.replicates if args.replicates is None else args.replicates
+    if replicates > MAX_REPLICATES:
+        raise UserError(f"--replicates {replicates}: at most {MAX_REPLICATES:,}")
+    _check_out_dir(args.out)
     _set_threads(args.threads)
-    bar, update = _progress(scenario.years, scenario.name,
-                            not args.no_progress and sys.stderr.isatty())
-    try:
-        result = run_scenario(scenario, progress=update)
-    finally:
-        if bar is not None:
-            bar.close()
+    show_bar = not args.no_progress and sys.stderr.isatty()
+
+    def compute(sc, replicate: int):
+        label = sc.name if replicates == 1 else f"{sc.name} r{replicate}"
+        bar, update = _progress(sc.years, label, show_bar)
+        try:
+            return run_scenario(sc, replicate=replicate, progress=update)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    with Store(args.db) as store:  # opened first: a database problem stops us at once
+        reps = run_replicates(scenario, replicates, store, compute)
+        gaps = gap_across_replicates(store.life_expectancy(reps.run_ids))
+        db = store.display_url
+    result = reps.first
     summary = result.summary()
+    # only what the command determines: the same command prints the same JSON, whether
+    # its runs were computed now or reused (how many were reused goes to stderr)
+    summary.update({"replicates": replicates, "run_ids": reps.run_ids, "db": db,
+                    "e0_gap_v20_v1_across_replicates": gaps})
     if args.out:
-        _write_outputs(result, Path(args.out))
+        _write_outputs(result, Path(args.out), summary)
+    ids = reps.run_ids
+    where = f"run {ids[0]}" if len(ids) == 1 else f"runs {', '.join(map(str, ids[:3]))}" + (
+        f", ... {ids[-1]}" if len(ids) > 3 else "")
+    note = (f"{replicates} replicate{'s' if replicates > 1 else ''}: {reps.n_reused} reused "
+            f"from the database, {replicates - reps.n_reused} computed; {where} in {db}")
     if args.json:
         print(json.dumps(summary))
-    else:
-        print(format_life_expectancy(summary))
-        if args.out:
-            print(f"Tables written to {args.out}/")
+        print(note, file=sys.stderr)
+        return 0
+    print(format_life_expectancy(summary))
+    if replicates > 1:
+        print(format_replicate_gaps(gaps))
+    print(note)
+    if args.out:
+        print(f"Tables written to {args.out}/")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store(args.db, create=False) as store:
+        frame = store.table(args.table, run_id=args.run, comparison_id=args.comparison)
+    if not args.out:
+        try:
+            frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. piped into head
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give a file name such as {args.table}.csv")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=out.parent)
+        with os.fdopen(fd, "w", newline="") as f:
+            frame.to_csv(f, index=False, lineterminator="\n")
+        os.replace(tmp, out)
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write ({e.strerror or e})") from None
+    print(f"{len(frame):,} rows of {args.table} written to {out}", file=sys.stderr)
     return 0
 
 
@@ -179,9 +261,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_default(args: argparse.Namespace) -> int:
     """No command: run the baseline on the embedded default and write its tables."""
     ns = argparse.Namespace(scenario=str(DEFAULT_SCENARIO), agents=None, seed=None, years=None,
-                            threads=None, json=False, no_progress=False,
-                            out=str(Path("outputs") / "baseline"))
+                            threads=None, json=False, no_progress=False, replicates=None,
+                            db=None, out=str(Path("outputs") / "baseline"))
     return cmd_run(ns)
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", help="results database: a SQLAlchemy URL such "
+                        "as sqlite:///outputs/healthgap.db (the default) or "
+                        "postgresql+psycopg://USER@HOST/DATABASE; default from $HEALTHGAP_DB "
+                        "if set")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,7 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     r.add_argument("--out", help="also write the tables as CSV into this folder")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.add_argument("--replicates", type=_positive_int, help="run replicates 0..N-1 (default: "
+                   "the scenario's simulation.replicates); finished ones are reused from the "
+                   "database")
+    _add_db(r)
     r.set_defaults(func=cmd_run)
+
+    from .store import TABLES
+
+    x = sub.add_parser("export", help="write a stored table as CSV")
+    x.add_argument("table", choices=TABLES, help="the table to export")
+    x.add_argument("--run", type=_positive_int, help="only this run (id)")
+    x.add_argument("--comparison", type=_positive_int, help="only the runs of this comparison")
+    x.add_argument("--out", help="CSV file to write (default: standard output)")
+    _add_db(x)
+    x.set_defaults(func=cmd_export)
 
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
@@ -211,12 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     from .config import ConfigError
+    from .store import StoreError
 
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_default)
     try:
         return func(args)
-    except (ConfigError, UserError) as e:
+    except (ConfigError, UserError, StoreError) as e:
         print(f"run.py: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except MemoryError:
