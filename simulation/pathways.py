@@ -326,8 +326,17 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     q = p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[es]
     q = np.where(un_s, q * p["smoking.cessation_rr_unemployed"], q)
     p_still = (1 - q) ** np.clip(age - 25, 0, None)
-    u = draws(0)
-    a["smoking"][:] = np.where(u < p_ever * p_still, 1, np.where(u < p_ever, 2, 0))
+    # smokers die sooner: weight the states by their survival from 35 (relative risk of
+    # death about 2 for current and 1.4 for former smokers, all causes, assumption in line
+    # with disease.rr_death_smoking and the smoking-related conditions)
+    cum_h = np.concatenate([np.zeros((2, 1)), np.cumsum(
+        np.where(np.arange(N_AGES) >= 35, h_death, 0.0), axis=1)[:, :-1]], axis=1)
+    hc = cum_h[sex, age]
+    p_cur = p_ever * p_still * np.exp(-1.0 * hc)
+    p_for = p_ever * (1 - p_still) * np.exp(-0.4 * hc)
+    total = p_cur + p_for + (1 - p_ever)
+    u = draws(0) * total
+    a["smoking"][:] = np.where(u < p_cur, 1, np.where(u < p_cur + p_for, 2, 0))
     # obesity: childhood then adult onset, with remission
     ro, eo = ref(kp.EQ_OBESITY, r, edu)
     parents = (np.full(n, kp.REF_PARENT_PCS) if eq[kp.EQ_OBESITY]

@@ -253,7 +253,7 @@ def test_mortality_reproduces_the_ined_baseline_on_average():
     alive = d["person_years"] + d["deaths"] / 2
     s = np.where(d["sex"] == "M", 0, 1)
     expected = (alive * (1 - np.exp(-h0[s, d["age"]]))).sum()
-    assert d["deaths"].sum() == pytest.approx(expected, rel=0.04)
+    assert d["deaths"].sum() == pytest.approx(expected, rel=0.07)  # ~2 SD at 100,000 agents
 
 
 def test_fertility_schedule_sums_to_the_tfr():
