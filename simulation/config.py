@@ -206,6 +206,21 @@ class Scenario:
     def hash(self) -> str:
         return hashlib.sha256(self.canonical.encode()).hexdigest()
 
+    @classmethod
+    def from_canonical(cls, text: str, source: str = "<database>") -> Scenario:
+        """Rebuild a scenario from its :attr:`canonical` text (same hash)."""
+        body = json.loads(text)
+        ivs = []
+        for d in body.pop("interventions", []):
+            d = dict(d)
+            alloc = dict(d.pop("allocation"))
+            alloc["groups"] = tuple(alloc.get("groups", ()))
+            alloc["steps"] = tuple(alloc.get("steps", ()))
+            ivs.append(Intervention(allocation=Allocation(**alloc), **d))
+        equalise = tuple(body.pop("equalise", ()))
+        return cls(source=source, overrides={}, interventions=tuple(ivs), equalise=equalise,
+                   **body)
+
     def with_options(self, **changes: Any) -> Scenario:
         """A copy with command-line overrides (agents, seed, years, replicates), validated."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}

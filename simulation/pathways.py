@@ -321,11 +321,12 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     p_init = (np.asarray(p["smoking.p_initiation"])[sex]
               * np.asarray(p["smoking.initiation_rr_education"])[es]
               * _gradient(p["smoking.initiation_rr_income"], rs))
-    years_init = np.clip(np.minimum(age, 25) - 11, 0, None)
+    # ages already lived before the first simulated year: initiation at 12-25, quitting 26+
+    years_init = np.clip(np.minimum(age, 26) - 12, 0, None)
     p_ever = 1 - (1 - np.minimum(p_init, 1)) ** years_init
     q = p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[es]
     q = np.where(un_s, q * p["smoking.cessation_rr_unemployed"], q)
-    p_still = (1 - q) ** np.clip(age - 25, 0, None)
+    p_still = (1 - q) ** np.clip(age - 26, 0, None)
     # smokers die sooner: weight the states by their survival from 35 (relative risk of
     # death about 2 for current and 1.4 for former smokers, all causes, assumption in line
     # with disease.rr_death_smoking and the smoking-related conditions)

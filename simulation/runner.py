@@ -45,6 +45,8 @@ class RunResult:
         le = self.life_expectancy.copy()
         le["age"] = le["age"].astype(int)
         le["e"] = le["e"].astype(float).round(3)
+        if "hle" in le.columns:
+            le["hle"] = le["hle"].astype(float).round(3)
         gaps = self.gaps()
         gaps["age"] = gaps["age"].astype(int)
         gaps["gap"] = gaps["gap"].astype(float).round(3)
@@ -58,6 +60,9 @@ class RunResult:
             "years": self.scenario.years,
             "window": list(self.window),
             "life_expectancy": _records(le[["sex", "by", "group", "age", "e"]]),
+            "healthy_life_expectancy": (
+                _records(le[["sex", "by", "group", "age", "hle"]].rename(columns={"hle": "e"}))
+                if "hle" in le.columns else []),
             "gap_richest_poorest_vingtile": _records(gaps[["sex", "age", "gap"]]),
             "yearly": _records(self.yearly.round(6)),
         }
@@ -81,7 +86,7 @@ def run_scenario(scenario: Scenario, replicate: int = 0,
     model.run_years(progress=progress)
     t2 = time.perf_counter()
     lti = model.life_table_input()
-    le = model.life_expectancy(REPORT_AGES, life_table_input=lti)
+    le = model.life_expectancy(REPORT_AGES, life_table_input=lti, healthy=True)
     t3 = time.perf_counter()
     return RunResult(
         scenario=scenario, replicate=replicate, seed=model.seed_value,

@@ -596,7 +596,7 @@ def _hint(reason: str) -> str:
     low = reason.lower()
     if "readonly" in low or "read-only" in low:
         return " (the file or its folder is read-only: check permissions or give another --db)"
-    if "file is not a database" in low or "malformed" in low:
+    if "file is not a database" in low or "database disk image is malformed" in low:
         return " (corrupt or not SQLite: give another --db)"
     if "unable to open database file" in low:
         return " (check that the folder exists and is writable, and the path is a file)"
@@ -688,7 +688,11 @@ class Store:
                 raise StoreError(f"database {self.display_url}: no such file; run a scenario "
                                  "first or give --db")
             self.engine = make_engine(self.url)
-            self._ensure_schema(create)
+            try:
+                self._ensure_schema(create)
+            except BaseException:
+                self.engine.dispose()
+                raise
 
     # ------------------------------------------------------------ plumbing
     def close(self) -> None:
@@ -743,15 +747,16 @@ class Store:
 
     def _ensure_schema(self, create: bool) -> None:
         with self._read() as s:
-            names = set(inspect(s.connection()).get_table_names())
-            if "meta" in names:
+            exists = "meta" in set(inspect(s.connection()).get_table_names())
+            if exists:
                 self._check_version(s)
-                if create and self.dialect == "sqlite":
-                    # a write that changes nothing: a read-only file fails here, not after
-                    # the runs have been computed
-                    with self._write() as w:
-                        w.execute(update(Meta).where(Meta.key == "-").values(value="-"))
-                return
+        if exists:
+            if create and self.dialect == "sqlite":
+                # a write that changes nothing: a read-only file fails here, not after the
+                # runs have been computed
+                with self._write() as w:
+                    w.execute(update(Meta).where(Meta.key == "-").values(value="-"))
+            return
         if not create:
             raise StoreError(f"database {self.display_url} holds no healthgap results; run a "
                              "scenario first or give another --db")

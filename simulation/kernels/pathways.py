@@ -93,8 +93,9 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
     """Socioeconomic position over the year (the first process of the year).
 
     * End of schooling at the diploma's leaving age: the never-employed category becomes
-      inactive; others enter work (unemployed with the job-loss probability of their
-      diploma and rank) with an adult standard of living whose normal score mixes the
+      inactive; others enter work (unemployed with three times the yearly job-loss
+      probability of their diploma and rank: youth unemployment is about three times the
+      job-loss rate of established workers, assumption) with an adult standard of living whose normal score mixes the
       household's (weight ``w_parents``), their own latent status (``w_status``) and noise,
       scaled to unit variance so that ranks stay uniform.
     * Employed people lose their job with probability
@@ -313,7 +314,8 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
             if alive[i] == 0:
                 continue
             r = np.float64(REF_RANK) if eq[EQ_CARE] else np.float64(income_rank[i])
-            u_take, u_none = uniform_pair(key_take_up, pid[i])
+            u_take, _ = uniform_pair(key_take_up, pid[i])
+            u_none, _ = uniform_pair(key_no_insurance, pid[i])
             u_gp, _ = uniform_pair(key_gp, pid[i])
             u_f, _ = uniform_pair(key_forgone, pid[i])
             flags = care[i] & np.uint8(CARE_PRIORITY)

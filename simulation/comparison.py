@@ -1,0 +1,367 @@
+"""Comparisons: a baseline and scenarios run in pairs on common random numbers.
+
+A comparison file (TOML) names a baseline scenario file and the scenarios to compare, each
+written as the baseline plus changes (interventions, a counterfactual, parameters) or as
+another scenario file::
+
+    [comparison]
+    name = "Outreach for the CSS at 2 million euros a year"
+    question = "Universal, targeted or proportionate outreach: which closes the gap most?"
+    baseline = "baseline.toml"          # relative to this file
+
+    [run]                               # shared by every scenario (overridable on the CLI)
+    agents = 100000
+    years = 20
+    replicates = 5
+    seed = 1
+
+    [[scenarios]]
+    name = "Universal"
+    description = "Outreach offered to every eligible person"
+    [[scenarios.interventions]]
+    type = "outreach_css"
+    allocation = { mode = "universal", budget_eur = 2000000 }
+
+Every scenario runs with the same seed and replicates as the baseline, so replicate r of a
+scenario and of the baseline share every draw of the people they share; differences are
+computed pair by pair and summarised by their mean and 2.5 and 97.5 percentiles over the
+replicates.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .config import ConfigError, Scenario, load_scenario, parse_scenario
+
+#: Ages of the comparison's life expectancies.
+AGES = (0, 35)
+#: Gaps reported: (label, stratum, low group, high group).
+GAPS = (("V20-V1", "income_vingtile", "1", "20"), ("Q5-Q1", "income_quintile", "1", "5"),
+        ("cadres-ouvriers", "pcs", "ouvriers", "cadres"))
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """A validated comparison: the baseline and the scenarios, with shared run options."""
+
+    name: str
+    description: str
+    question: str
+    baseline: Scenario
+    scenarios: tuple[Scenario, ...]
+    source: str
+
+    @property
+    def all(self) -> tuple[Scenario, ...]:
+        return (self.baseline, *self.scenarios)
+
+    def with_options(self, **options: Any) -> ComparisonSpec:
+        opts = {k: v for k, v in options.items() if v is not None}
+        if not opts:
+            return self
+        return ComparisonSpec(self.name, self.description, self.question,
+                              self.baseline.with_options(**opts),
+                              tuple(s.with_options(**opts) for s in self.scenarios), self.source)
+
+
+def _read_toml(path: Path, where: str) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(where, "file", "an existing comparison file (TOML)")
+    if path.is_dir():
+        raise ConfigError(where, "file", "a comparison file, not a directory")
+    try:
+        return tomllib.loads(path.read_text("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(where, "file", "a UTF-8 text file in TOML format") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(where, "file", f"valid TOML ({e})") from None
+    except RecursionError:
+        raise ConfigError(where, "file", "TOML without absurdly deep nesting") from None
+
+
+def is_comparison_file(path: str | Path) -> bool:
+    """True if the file holds a [comparison] table (else it is a scenario file)."""
+    try:
+        return "comparison" in tomllib.loads(Path(path).read_text("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False
+
+
+def load_comparison(path: str | Path) -> ComparisonSpec:
+    """Read and validate a comparison file; raises :class:`ConfigError`."""
+    p = Path(path)
+    where = str(path)
+    raw = _read_toml(p, where)
+    for key in raw:
+        if key not in ("comparison", "run", "scenarios"):
+            raise ConfigError(where, key, "one of the tables comparison, run, scenarios")
+    head = raw.get("comparison")
+    if not isinstance(head, dict):
+        raise ConfigError(where, "comparison", "a table with name and baseline")
+    for key in head:
+        if key not in ("name", "description", "question", "baseline"):
+            raise ConfigError(where, f"comparison.{key}",
+                              "one of the keys name, description, question, baseline")
+    for key in ("name", "baseline"):
+        if not isinstance(head.get(key), str) or not head[key].strip():
+            raise ConfigError(where, f"comparison.{key}", "a non-empty string", head.get(key))
+    for key in ("description", "question"):
+        if not isinstance(head.get(key, ""), str):
+            raise ConfigError(where, f"comparison.{key}", "a string", head.get(key))
+    base_path = (p.parent / head["baseline"]).resolve()
+    if not base_path.exists():
+        raise ConfigError(where, "comparison.baseline",
+                          f"an existing scenario file (looked for {base_path})", head["baseline"])
+    base_raw = _read_toml(base_path, str(base_path))
+    run = raw.get("run", {})
+    if not isinstance(run, dict):
+        raise ConfigError(where, "run", "a table")
+    run_keys = {"agents": "population", "start_year": "population", "years": "simulation",
+                "seed": "simulation", "replicates": "simulation", "window_years": "metrics"}
+    for key in run:
+        if key not in run_keys:
+            raise ConfigError(where, f"run.{key}", f"one of the keys {', '.join(run_keys)}")
+
+    def with_run(r: dict[str, Any]) -> dict[str, Any]:
+        r = copy.deepcopy(r)
+        for key, value in run.items():
+            r.setdefault(run_keys[key], {})[key] = value
+        return r
+
+    try:
+        baseline = parse_scenario(with_run(base_raw), str(base_path))
+    except ConfigError as e:
+        raise ConfigError(where, f"run.{e.key.split('.')[-1]}" if e.source == str(base_path)
+                          and e.key.split(".")[-1] in run else e.key, e.expected) from None
+    items = raw.get("scenarios", [])
+    if not isinstance(items, list) or not items or not all(isinstance(x, dict) for x in items):
+        raise ConfigError(where, "scenarios", "a non-empty array of tables ([[scenarios]])")
+    scenarios = []
+    names = {baseline.name}
+    allowed = {"name", "description", "file", "interventions", "counterfactual", "parameters"}
+    for i, item in enumerate(items):
+        path = f"scenarios[{i}]"
+        for key in item:
+            if key not in allowed:
+                raise ConfigError(where, f"{path}.{key}", f"one of the keys {', '.join(sorted(allowed))}")
+        if "file" in item:
+            f = (p.parent / str(item["file"])).resolve()
+            sc_raw = _read_toml(f, str(f))
+        else:
+            sc_raw = copy.deepcopy(base_raw)
+            sc_raw.pop("interventions", None)
+            sc_raw.pop("counterfactual", None)
+        for key in ("interventions", "counterfactual"):
+            if key in item:
+                sc_raw[key] = item[key]
+        if "parameters" in item:
+            if not isinstance(item["parameters"], dict):
+                raise ConfigError(where, f"{path}.parameters", "a table")
+            params = dict(sc_raw.get("parameters", {}))
+            params.update(item["parameters"])
+            sc_raw["parameters"] = params
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(where, f"{path}.name", "a non-empty string", name)
+        if name in names:
+            raise ConfigError(where, f"{path}.name", "a name not used by another scenario", name)
+        names.add(name)
+        sc_raw.setdefault("scenario", {})["name"] = name
+        sc_raw["scenario"]["description"] = item.get("description", "")
+        try:
+            sc = parse_scenario(with_run(sc_raw), where)
+        except ConfigError as e:
+            raise ConfigError(where, f"{path}.{e.key}", e.expected) from None
+        scenarios.append(sc)
+    return ComparisonSpec(name=head["name"].strip(), description=head.get("description", ""),
+                          question=head.get("question", ""), baseline=baseline,
+                          scenarios=tuple(scenarios), source=where)
+
+
+def load_any(path: str | Path) -> Scenario | ComparisonSpec:
+    """A scenario or a comparison, whichever the file holds (for ``validate``)."""
+    return load_comparison(path) if is_comparison_file(path) else load_scenario(path)
+
+
+# ------------------------------------------------------------------ per-run outcomes
+
+
+def run_outcomes(scenario: Scenario, yearly: pd.DataFrame, lti: pd.DataFrame,
+                 le: pd.DataFrame, weight: float) -> dict[str, Any]:
+    """Outcomes of one run: life expectancy and healthy life expectancy at 0 and 35 by SEP
+    group, the gaps, SII and RII of e0 over income vingtiles, and totals over the horizon
+    at full scale (deaths, life-years, QALYs, intervention costs), with life-years, QALYs
+    and costs discounted at ``outcomes.discount_rate`` from the start year."""
+    p = scenario.parameters
+    out: dict[str, Any] = {"le": le[le["age"].isin(AGES)].copy()}
+    gaps = []
+    for label, by, low, high in GAPS:
+        for col in ("e", "hle"):
+            if col not in le.columns:
+                continue
+            sub = le[le["by"] == by].pivot_table(index=["sex", "age"], columns="group", values=col)
+            if low in sub.columns and high in sub.columns:
+                g = (sub[high] - sub[low]).reset_index()
+                for _, row in g[g["age"].isin(AGES)].iterrows():
+                    gaps.append({"gap": label, "measure": col, "sex": row["sex"],
+                                 "age": int(row["age"]), "value": float(row[0])})
+    out["gaps"] = pd.DataFrame(gaps)
+    sii = []
+    for sex in ("M", "F"):
+        v = le[(le["by"] == "income_vingtile") & (le["sex"] == sex) & (le["age"] == 0)]
+        v = v.assign(g=v["group"].astype(int)).sort_values("g")
+        if len(v) == 20 and v["e"].notna().all():
+            s, r = metrics.slope_index_of_inequality(v["e"].to_numpy(), np.full(20, 0.05))
+        else:
+            s, r = math.nan, math.nan
+        sii.append({"sex": sex, "sii": s, "rii": r})
+    out["sii"] = pd.DataFrame(sii)
+    rate = p["outcomes.discount_rate"]
+    util = p["outcomes.utility_disability"]
+    allp = lti[lti["by"] == "all"].groupby("year")[["deaths", "person_years", "disabled"]].sum()
+    disc = (1 + rate) ** -(allp.index.to_numpy() - scenario.start_year)
+    cost = yearly.set_index("year")["intervention_cost_eur"] if (
+        "intervention_cost_eur" in yearly.columns) else pd.Series(0.0, index=allp.index)
+    cost = cost.reindex(allp.index, fill_value=0.0).to_numpy(float)
+    qaly = allp["person_years"].to_numpy() - (1 - util) * allp["disabled"].to_numpy()
+    out["totals"] = {
+        "deaths": float(allp["deaths"].sum() * weight),
+        "life_years": float((allp["person_years"].to_numpy() * disc).sum() * weight),
+        "qalys": float((qaly * disc).sum() * weight),
+        "cost_eur": float((cost * disc).sum()),
+        "cost_eur_undiscounted": float(cost.sum()),
+        "cost_eur_per_year": float(cost.mean()) if cost.size else 0.0,
+    }
+    return out
+
+
+def _summary(values: list[float]) -> dict[str, float | None]:
+    a = np.asarray([v for v in values if v is not None and not math.isnan(v)], float)
+    if a.size == 0:
+        return {"mean": None, "lo": None, "hi": None}
+    return {"mean": float(a.mean()), "lo": float(np.percentile(a, 2.5)),
+            "hi": float(np.percentile(a, 97.5))}
+
+
+def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Paired summaries: ``outcomes[scenario name][replicate]`` from :func:`run_outcomes`.
+
+    Each record gives the scenario's value (mean and 2.5/97.5 percentiles over replicates)
+    and its paired difference from the baseline (the same statistics over the replicates'
+    differences)."""
+    base = outcomes[spec.baseline.name]
+    n = len(base)
+    records: list[dict[str, Any]] = []
+
+    def add(scenario: str, metric: str, vals: list[float], base_vals: list[float],
+            **keys: Any) -> None:
+        diffs = [v - b for v, b in zip(vals, base_vals, strict=True)]
+        s, d = _summary(vals), _summary(diffs)
+        records.append({"scenario": scenario, "metric": metric, **keys, "value": s["mean"],
+                        "lo": s["lo"], "hi": s["hi"], "diff": d["mean"], "diff_lo": d["lo"],
+                        "diff_hi": d["hi"]})
+
+    for sc in spec.all:
+        runs = outcomes[sc.name]
+        le0 = runs[0]["le"]
+        for col, metric in (("e", "life_expectancy"), ("hle", "healthy_life_expectancy")):
+            if col not in le0.columns:
+                continue
+            keys = le0[["sex", "by", "group", "age"]].to_records(index=False)
+            vals = np.stack([r["le"][col].to_numpy(float) for r in runs])
+            bvals = np.stack([r["le"][col].to_numpy(float) for r in base])
+            for j, (sex, by, group, age) in enumerate(keys):
+                add(sc.name, metric, list(vals[:, j]), list(bvals[:, j]), sex=sex, by=by,
+                    group=group, age=int(age))
+        g0 = runs[0]["gaps"]
+        for j, row in g0.iterrows():
+            add(sc.name, f"gap_{row['measure']}", [r["gaps"].iloc[j]["value"] for r in runs],
+                [r["gaps"].iloc[j]["value"] for r in base], sex=row["sex"], by=row["gap"],
+                age=int(row["age"]))
+        for j, row in runs[0]["sii"].iterrows():
+            for m in ("sii", "rii"):
+                add(sc.name, f"{m}_e0", [r["sii"].iloc[j][m] for r in runs],
+                    [r["sii"].iloc[j][m] for r in base], sex=row["sex"])
+        for m in ("deaths", "life_years", "qalys", "cost_eur", "cost_eur_per_year"):
+            add(sc.name, m, [r["totals"][m] for r in runs], [b["totals"][m] for b in base])
+    frame = pd.DataFrame(records)
+    derived = []
+    for sc in spec.scenarios:
+        tot = frame[(frame["scenario"] == sc.name) & frame["sex"].isna()].set_index("metric")
+        dcost = tot.loc["cost_eur", "diff"]
+        dly = tot.loc["life_years", "diff"]
+        dq = tot.loc["qalys", "diff"]
+        row = {"scenario": sc.name, "cost_eur_per_year": tot.loc["cost_eur_per_year", "value"],
+               "deaths_averted": -tot.loc["deaths", "diff"], "life_years_gained": dly,
+               "qalys_gained": dq,
+               "cost_per_life_year_eur": dcost / dly if dly and dly > 0 else None,
+               "cost_per_qaly_eur": dcost / dq if dq and dq > 0 else None}
+        for sex in ("M", "F"):
+            g = frame[(frame["scenario"] == sc.name) & (frame["metric"] == "gap_e")
+                      & (frame["by"] == "V20-V1") & (frame["sex"] == sex) & (frame["age"] == 0)]
+            if len(g):
+                change = g["diff"].iloc[0]
+                row[f"gap_e0_change_{sex}"] = change
+                per_year_meur = tot.loc["cost_eur_per_year", "value"] / 1e6
+                row[f"gap_reduction_per_meur_per_year_{sex}"] = (
+                    -change / per_year_meur if per_year_meur else None)
+        derived.append(row)
+    return {"comparison": spec.name, "question": spec.question,
+            "description": spec.description, "baseline": spec.baseline.name,
+            "scenarios": [s.name for s in spec.scenarios], "replicates": n,
+            "agents": spec.baseline.agents, "years": spec.baseline.years,
+            "start_year": spec.baseline.start_year, "seed": spec.baseline.seed,
+            "interval": "2.5 and 97.5 percentiles over replicates (chance only; paired "
+                        "differences on common random numbers)",
+            "records": _clean(frame.to_dict(orient="records")),
+            "summary": _clean(derived)}
+
+
+def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, (np.floating, float)):
+                v = None if math.isnan(float(v)) else round(float(v), 6)
+            elif isinstance(v, np.integer):
+                v = int(v)
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+def run_comparison(spec: ComparisonSpec, store: Any,
+                   progress: Callable[[str, int], None] | None = None) -> tuple[dict[str, Any], dict]:
+    """Run every (scenario, replicate) through ``store`` (reusing finished runs) and
+    summarise; returns (summary, run ids by scenario name)."""
+    from .runner import run_scenario
+
+    outcomes: dict[str, list[dict[str, Any]]] = {s.name: [] for s in spec.all}
+    run_ids: dict[str, list[int]] = {s.name: [] for s in spec.all}
+    weight = None
+    for r in range(spec.baseline.replicates):
+        for sc in spec.all:
+            stored = store.get_or_run(sc, r, lambda s, rep: run_scenario(s, replicate=rep))
+            res = store.load_run_result(stored.run_id, sc)
+            if weight is None:
+                from .population import load_region
+
+                weight = load_region(sc.region).total / sc.agents
+            outcomes[sc.name].append(run_outcomes(sc, res.yearly, res.life_table_input,
+                                                  res.life_expectancy, weight))
+            run_ids[sc.name].append(stored.run_id)
+            if progress is not None:
+                progress(sc.name, r)
+    return summarise(spec, outcomes), run_ids
