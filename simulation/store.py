@@ -81,7 +81,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 #: Version of the database layout; bump it whenever a table or a column changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_URL = "sqlite:///outputs/healthgap.db"
 #: Environment variable read when no ``--db`` is given (keeps passwords off command lines).
 DB_ENV = "HEALTHGAP_DB"
@@ -91,7 +91,8 @@ SQLITE_BUSY_TIMEOUT_S = 120
 PG_CONNECT_TIMEOUT_S = 10
 STATUS_FINISHED = "finished"
 PACKAGES = ("numpy", "numba", "mesa", "pandas", "sqlalchemy")
-TABLES = ("runs", "scenarios", "yearly", "life_table_input", "life_expectancy", "comparisons")
+TABLES = ("runs", "scenarios", "yearly", "life_table_input", "life_expectancy", "comparisons",
+          "comparison_results")
 _PG_LOCK_KEY = 0x6865616C7468  # "health": serialises schema creation between processes
 
 
@@ -212,6 +213,29 @@ class Comparison(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     baseline_hash: Mapped[str] = mapped_column(String(64))
     scenario_hashes: Mapped[str] = mapped_column(Text)  # JSON list of scenario hashes
+    run_ids: Mapped[str | None] = mapped_column(Text)  # JSON {scenario name: [run ids]}
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON summary (comparison.summarise)
+
+
+class ComparisonResult(Base):
+    """One record of a comparison's summary: a scenario's value of a metric (mean and
+    2.5/97.5 percentiles over replicates) and its paired difference from the baseline."""
+
+    __tablename__ = "comparison_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    by: Mapped[str | None] = mapped_column(String(40))
+    group: Mapped[str | None] = mapped_column(String(40))
+    age: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Double)
+    lo: Mapped[float | None] = mapped_column(Double)
+    hi: Mapped[float | None] = mapped_column(Double)
+    diff: Mapped[float | None] = mapped_column(Double)
+    diff_lo: Mapped[float | None] = mapped_column(Double)
+    diff_hi: Mapped[float | None] = mapped_column(Double)
 
 
 # PostgreSQL would compress the packed arrays (TOAST, pglz) at some cost and little gain:
@@ -225,7 +249,7 @@ event.listen(LifeTableInput.__table__, "after_create", DDL(
 _MODELS: dict[str, type[Base]] = {
     "runs": Run, "scenarios": ScenarioRow, "yearly": Yearly,
     "life_table_input": LifeTableInput, "life_expectancy": LifeExpectancy,
-    "comparisons": Comparison,
+    "comparisons": Comparison, "comparison_results": ComparisonResult,
 }
 
 # ---------------------------------------------------------------------- code identity
@@ -866,14 +890,48 @@ class Store:
         return StoredRun(self.save_run(result, started=started), False)
 
     def save_comparison(self, name: str, baseline_hash: str,
-                        scenario_hashes: Sequence[str]) -> int:
-        """Record a comparison; returns its id."""
+                        scenario_hashes: Sequence[str], run_ids: dict | None = None,
+                        summary: dict | None = None) -> int:
+        """Record a comparison, its run ids and its summary records in one transaction;
+        returns its id."""
         with self._errors(), self._write() as s:
             row = Comparison(name=name, created=_now(), baseline_hash=baseline_hash,
-                             scenario_hashes=json.dumps(list(scenario_hashes)))
+                             scenario_hashes=json.dumps(list(scenario_hashes)),
+                             run_ids=None if run_ids is None else json.dumps(run_ids),
+                             summary=None if summary is None else json.dumps(summary))
             s.add(row)
             s.flush()
+            if summary is not None and summary.get("records"):
+                keys = ("scenario", "metric", "sex", "by", "group", "age", "value", "lo", "hi",
+                        "diff", "diff_lo", "diff_hi")
+                rows = [{k: rec.get(k) for k in keys} | {"comparison_id": row.id}
+                        for rec in summary["records"]]
+                s.connection().execute(ComparisonResult.__table__.insert(), rows)
             return int(row.id)
+
+    def comparison_summary(self, comparison_id: int | None = None) -> dict:
+        """The stored summary of a comparison (the latest one if no id is given)."""
+        with self._errors(), self._read() as s:
+            stmt = select(Comparison.id, Comparison.summary, Comparison.run_ids)
+            stmt = (stmt.where(Comparison.id == int(comparison_id)) if comparison_id is not None
+                    else stmt.where(Comparison.summary.is_not(None)).order_by(
+                        Comparison.id.desc()).limit(1))
+            row = s.execute(stmt).first()
+        if row is None or row[1] is None:
+            what = f"comparison {comparison_id}" if comparison_id is not None else "comparison"
+            raise StoreError(f"no {what} with results in database {self.display_url}; run "
+                             "'python run.py compare FILE' first")
+        out = json.loads(row[1])
+        out["id"] = int(row[0])
+        out["run_ids"] = json.loads(row[2]) if row[2] else {}
+        return out
+
+    def comparison_results(self, comparison_id: int | None = None) -> pd.DataFrame:
+        cols = [c.name for c in ComparisonResult.__table__.columns]
+        stmt = select(*ComparisonResult.__table__.columns).order_by(ComparisonResult.id)
+        if comparison_id is not None:
+            stmt = stmt.where(ComparisonResult.comparison_id == int(comparison_id))
+        return self._frame(stmt, cols)
 
     # ------------------------------------------------------------ reading
     def load_result(self, run_id: int) -> dict[str, pd.DataFrame]:
@@ -1019,6 +1077,8 @@ class Store:
             return self.runs(run_ids=runs)
         if name == "scenarios":
             return self.scenarios(hashes=hashes)
+        if name == "comparison_results":
+            return self.comparison_results(comparison_id)
         if name == "comparisons":
             if comparisons is not None:
                 return comparisons
@@ -1059,8 +1119,7 @@ def scenario_from_canonical(text: str, source: str = "<database>") -> Any:
     """Rebuild a :class:`~simulation.config.Scenario` from its canonical text (same hash)."""
     from .config import Scenario
 
-    body = json.loads(text)
-    return Scenario(source=source, overrides={}, **body)
+    return Scenario.from_canonical(text, source=source)
 
 
 __all__ = [
