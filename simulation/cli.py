@@ -18,6 +18,7 @@ from typing import NoReturn
 EXIT_USAGE = 2
 MAX_REPLICATES = 10_000
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+DEFAULT_COMPARISON = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
 
 
 class UserError(Exception):
@@ -250,20 +251,146 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .config import load_scenario
+    from .comparison import ComparisonSpec, load_any
 
     for path in args.files:
-        sc = load_scenario(path)
-        print(f"{path}: ok (scenario {sc.name!r}, hash {sc.hash[:12]})")
+        obj = load_any(path)
+        if isinstance(obj, ComparisonSpec):
+            print(f"{path}: ok (comparison {obj.name!r}: baseline and "
+                  f"{len(obj.scenarios)} scenarios)")
+        else:
+            print(f"{path}: ok (scenario {obj.name!r}, hash {obj.hash[:12]})")
     return 0
 
 
+def _fmt(v: float | None, digits: int = 2) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def format_comparison(summary: dict) -> str:
+    """The readable table printed by ``compare``."""
+    import pandas as pd
+
+    rec = pd.DataFrame(summary["records"])
+    lines = [f"Comparison: {summary['comparison']}"]
+    if summary.get("question"):
+        lines.append(summary["question"])
+    lines += [f"{summary['agents']:,} agents, {summary['start_year']}-"
+              f"{summary['start_year'] + summary['years'] - 1}, {summary['replicates']} "
+              f"replicate(s), seed {summary['seed']}; [low, high] = {summary['interval']}", ""]
+    lines.append("Gap in life expectancy at birth between the richest and poorest 5% (years)")
+    lines.append(f"{'scenario':<44}{'men':>8}{'change':>26}{'women':>8}{'change':>26}")
+    for name in [summary["baseline"], *summary["scenarios"]]:
+        cells = []
+        for sex in ("M", "F"):
+            g = rec[(rec["scenario"] == name) & (rec["metric"] == "gap_e") & (rec["by"] == "V20-V1")
+                    & (rec["sex"] == sex) & (rec["age"] == 0)]
+            if g.empty:
+                cells += ["n/a", ""]
+                continue
+            r = g.iloc[0]
+            change = ("" if name == summary["baseline"] else
+                      f"{_fmt(r['diff'])} [{_fmt(r['diff_lo'])}, {_fmt(r['diff_hi'])}]")
+            cells += [_fmt(r["value"]), change]
+        lines.append(f"{name[:43]:<44}{cells[0]:>8}{cells[1]:>26}{cells[2]:>8}{cells[3]:>26}")
+    lines += ["", f"{'scenario':<44}{'cost/yr':>10}{'deaths':>10}{'life-years':>12}"
+              f"{'QALYs':>10}{'euros per':>12}{'gap cut per':>14}",
+              f"{'':<44}{'(M euros)':>10}{'averted':>10}{'gained':>12}{'gained':>10}"
+              f"{'life-year':>12}{'M euros, men':>14}"]
+    for row in summary["summary"]:
+        per = row.get("gap_reduction_per_meur_per_year_M")
+        lines.append(
+            f"{row['scenario'][:43]:<44}{_fmt((row['cost_eur_per_year'] or 0) / 1e6, 1):>10}"
+            f"{_fmt(row['deaths_averted'], 0):>10}{_fmt(row['life_years_gained'], 0):>12}"
+            f"{_fmt(row['qalys_gained'], 0):>10}{_fmt(row['cost_per_life_year_eur'], 0):>12}"
+            f"{_fmt(per, 3):>14}")
+    lines += ["", "Totals over the horizon for the whole region; life-years, QALYs and costs "
+              "discounted at 2.5% a year (HAS 2020). Gap cut per M euros: fall of the men's gap "
+              "(years) per million euros spent a year."]
+    return "\n".join(lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .comparison import load_comparison, run_comparison
+    from .store import Store
+
+    if args.agents is not None:
+        check_memory(args.agents)
+    spec = load_comparison(args.file).with_options(
+        agents=args.agents, seed=args.seed, years=args.years, replicates=args.replicates)
+    check_memory(spec.baseline.agents)
+    _set_threads(args.threads)
+    total = spec.baseline.replicates * len(spec.all)
+    show_bar = not args.no_progress and sys.stderr.isatty()
+    bar = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, leave=False)
+    try:
+        with Store(args.db) as store:
+            summary, run_ids = run_comparison(
+                spec, store, progress=(lambda name, r: bar.update(1)) if bar else None)
+            hashes = [sc.hash for sc in spec.scenarios]
+            cid = store.save_comparison(spec.name, spec.baseline.hash, hashes, run_ids, summary)
+            db = store.display_url
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {"id": cid, **summary, "run_ids": run_ids, "db": db}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_comparison(summary))
+        print(f"\nComparison {cid} stored in {db}")
+    return 0
+
+
+def cmd_validate_baseline(args: argparse.Namespace) -> int:
+    from .config import load_scenario
+    from .validation import validate
+
+    if args.agents is not None:
+        check_memory(args.agents)
+    scenario = load_scenario(args.scenario).with_options(
+        agents=args.agents, seed=args.seed, years=args.years)
+    _set_threads(args.threads)
+    table, _ = validate(scenario, replicates=args.replicates)
+    if args.json:
+        rows = json.loads(table.to_json(orient="records"))
+        met = table["ok"].dropna()
+        print(json.dumps({"agents": scenario.agents, "years": scenario.years,
+                          "replicates": args.replicates, "seed": scenario.seed,
+                          "targets_met": int(met.sum()), "targets_scored": int(len(met)),
+                          "targets": rows}))
+        return 0
+    print(format_validation(table, scenario, args.replicates))
+    return 0
+
+
+def format_validation(table, scenario, replicates: int) -> str:
+    """The validation table as plain text (also pasted into the README)."""
+    met = table["ok"].dropna()
+    lines = [f"Baseline against observed French figures: {scenario.agents:,} agents, "
+             f"{scenario.years} years pooled, {replicates} replicate(s), seed {scenario.seed}",
+             f"{int(met.sum())} of {len(met)} scored targets within tolerance", "",
+             f"{'target':<44}{'group':<26}{'observed':>9}{'model':>9}{'diff':>8}  "
+             f"{'tolerance':<9} ok"]
+    for _, r in table.iterrows():
+        ok = "" if r["ok"] is None or r["ok"] != r["ok"] else ("yes" if r["ok"] else "NO")
+        lines.append(f"{r['target'][:43]:<44}{str(r['group'])[:25]:<26}{r['observed']:>9.2f}"
+                     f"{r['model']:>9.2f}{r['difference']:>8.2f}  {r['tolerance']:<9} {ok}")
+    lines += ["", "Sources: " + "; ".join(sorted(set(table["source"])))]
+    return "\n".join(lines)
+
+
 def cmd_default(args: argparse.Namespace) -> int:
-    """No command: run the baseline on the embedded default and write its tables."""
-    ns = argparse.Namespace(scenario=str(DEFAULT_SCENARIO), agents=None, seed=None, years=None,
-                            threads=None, json=False, no_progress=False, replicates=None,
-                            db=None, out=str(Path("outputs") / "baseline"))
-    return cmd_run(ns)
+    """No command: run the default comparison on the embedded default (SQLite)."""
+    ns = argparse.Namespace(file=str(DEFAULT_COMPARISON), agents=None, seed=None, years=None,
+                            replicates=None, threads=None, json=False, no_progress=False,
+                            db=None)
+    code = cmd_compare(ns)
+    return code
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -305,9 +432,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(x)
     x.set_defaults(func=cmd_export)
 
-    v = sub.add_parser("validate", help="check scenario files without running them")
+    v = sub.add_parser("validate", help="check scenario or comparison files without running "
+                       "them")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("compare", help="run a baseline and scenarios paired on common random "
+                       "numbers and compare them")
+    c.add_argument("file", help="comparison file (TOML)")
+    c.add_argument("--replicates", type=_positive_int, help="replicates (default: the file's)")
+    c.add_argument("--agents", type=_positive_int, help="number of simulated people")
+    c.add_argument("--seed", type=_non_negative_int, help="random seed (non-negative)")
+    c.add_argument("--years", type=_positive_int, help="horizon in years")
+    c.add_argument("--threads", type=_positive_int, help="numba threads")
+    c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_db(c)
+    c.set_defaults(func=cmd_compare)
+
+    b = sub.add_parser("validate-baseline", help="compare the baseline with the observed "
+                       "French gradients (INSEE, DREES, Sante publique France)")
+    b.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    b.add_argument("--agents", type=_positive_int, default=200_000)
+    b.add_argument("--years", type=_positive_int, default=30)
+    b.add_argument("--replicates", type=_positive_int, default=1)
+    b.add_argument("--seed", type=_non_negative_int)
+    b.add_argument("--threads", type=_positive_int)
+    b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    b.set_defaults(func=cmd_validate_baseline)
     return p
 
 

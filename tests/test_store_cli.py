@@ -387,7 +387,11 @@ def exported_db(tmp_path_factory):
     assert other.returncode == 0, other.stderr
     sc = load_scenario(BASELINE).with_options(agents=3000, years=2)
     with Store(url) as s:
-        cid = s.save_comparison("seed 5 vs 1", sc.hash, [sc.with_options(seed=5).hash])
+        summary = {"records": [{"scenario": "seed 5", "metric": "deaths", "value": 1.0,
+                                "lo": 0.5, "hi": 1.5, "diff": 0.1, "diff_lo": 0.0,
+                                "diff_hi": 0.2}]}
+        cid = s.save_comparison("seed 5 vs 1", sc.hash, [sc.with_options(seed=5).hash],
+                                summary=summary)
     return url, json.loads(proc.stdout)["run_ids"], json.loads(other.stdout)["run_ids"], cid
 
 
