@@ -384,12 +384,38 @@ def format_validation(table, scenario, replicates: int) -> str:
     return "\n".join(lines)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .store import Store
+
+    if args.lang not in ("fr", "en"):
+        raise UserError(f"--lang {args.lang}: expected fr or en")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder; give a folder name")
+    with Store(args.db, create=False) as store:
+        path = write_report(store, args.comparison, args.lang, out)
+    print(f"Report written to {path}")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .dashboard import serve
+
+    serve(args.db, args.host, args.port)
+    return 0
+
+
 def cmd_default(args: argparse.Namespace) -> int:
-    """No command: run the default comparison on the embedded default (SQLite)."""
+    """No command: run the default comparison on the embedded default (SQLite) and write
+    its report."""
     ns = argparse.Namespace(file=str(DEFAULT_COMPARISON), agents=None, seed=None, years=None,
                             replicates=None, threads=None, json=False, no_progress=False,
                             db=None)
     code = cmd_compare(ns)
+    if code == 0:
+        code = cmd_report(argparse.Namespace(comparison=None, lang="fr", out="outputs",
+                                             db=None))
     return code
 
 
@@ -455,11 +481,29 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
     b.add_argument("--agents", type=_positive_int, default=200_000)
     b.add_argument("--years", type=_positive_int, default=30)
-    b.add_argument("--replicates", type=_positive_int, default=1)
+    b.add_argument("--replicates", type=_positive_int, default=3,
+                   help="replicates pooled (default 3: less chance noise per vingtile)")
     b.add_argument("--seed", type=_non_negative_int)
     b.add_argument("--threads", type=_positive_int)
     b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     b.set_defaults(func=cmd_validate_baseline)
+
+    rp = sub.add_parser("report", help="write the HTML report of a stored comparison "
+                        "(French by default)")
+    rp.add_argument("--comparison", type=_positive_int, help="comparison id (default: the "
+                    "latest)")
+    rp.add_argument("--lang", default="fr", help="fr (default) or en")
+    rp.add_argument("--out", default="outputs", help="folder for the report and its figures "
+                    "(default: outputs)")
+    _add_db(rp)
+    rp.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("dashboard", help="start the local dashboard (browse comparisons, run a "
+                       "small live model)")
+    d.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    d.add_argument("--port", type=_positive_int, default=8765)
+    _add_db(d)
+    d.set_defaults(func=cmd_dashboard)
     return p
 
 
