@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py --agents 1000000 --years 10 --threads 1
 
+``--processes demography`` times the core engine alone (mortality, ageing, births).
 Prints one JSON object: ``agent_years_per_s`` (median over ``--repeats`` runs of stepping
 ``--years`` years, JIT compilation excluded and reported as ``compile_s``), ``peak_rss_mb``
 (the process's peak resident memory, population synthesis included) and
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--processes", choices=("all", "demography"), default="all",
+                    help="all: every pathway; demography: mortality, ageing and births only "
+                    "(the core engine)")
     ap.add_argument("--scenario", default=str(Path(__file__).resolve().parents[1]
                                             / "scenarios" / "baseline.toml"))
     args = ap.parse_args(argv)
@@ -42,13 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     sc = load_scenario(args.scenario).with_options(agents=args.agents)
 
     t0 = time.perf_counter()
-    warm = HealthInequalityModel(sc.with_options(agents=2000))
+    enabled = args.processes == "all"
+    warm = HealthInequalityModel(sc.with_options(agents=2000), pathways_enabled=enabled)
     warm.run_years(2)  # compiles (or loads from cache) every kernel
     compile_s = time.perf_counter() - t0
 
     rates = []
     for _ in range(args.repeats):
-        model = HealthInequalityModel(sc)
+        model = HealthInequalityModel(sc, pathways_enabled=enabled)
         py_before = sum(c[0].sum() for c in model._counts)
         t = time.perf_counter()
         model.run_years(args.years)
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     state_bytes = sum(getattr(pop, name).nbytes for name in STATE_SCHEMA)
     out = {
         "agents": args.agents, "years": args.years, "threads": args.threads,
+        "processes": args.processes,
         "numba_threads": numba.get_num_threads(), "repeats": args.repeats,
         "agent_years_per_s": statistics.median(rates),
         "agent_years_per_s_all": rates,

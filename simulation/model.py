@@ -26,6 +26,7 @@ from . import metrics, pathways, rng
 from .config import Scenario
 from .interventions import PATHWAYS, plan_year
 from .kernels import demography as kd
+from .kernels.demography import count_rows
 from .population import (
     AGE_CAP,
     EDUCATION,
@@ -113,9 +114,12 @@ class HealthInequalityModel(mesa.Model):
     """
 
     def __init__(self, scenario: Scenario, replicate: int = 0,
-                 population: Population | None = None) -> None:
+                 population: Population | None = None, pathways_enabled: bool = True) -> None:
         self.scenario = scenario
         self.replicate = replicate
+        #: False runs demography alone (mortality from each person's initial relative risk,
+        #: ageing, births): for benchmarks of the core engine.
+        self.pathways_enabled = pathways_enabled
         self.seed_value = run_seed(scenario.seed, replicate)
         super().__init__(seed=self.seed_value)
         self.params = scenario.parameters
@@ -168,7 +172,7 @@ class HealthInequalityModel(mesa.Model):
         """Count the living now by [group, sex, age], from scratch (int64)."""
         pop = self.population
         chunk, n_chunks = self._chunking(pop.n)
-        out = np.zeros((n_chunks, self._n_groups * 2 * N_AGES), dtype=np.int32)
+        out = np.zeros((count_rows(), self._n_groups * 2 * N_AGES), dtype=np.int32)
         kd.census(pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
                   pop.education, pop.pcs, pop.n, chunk, N_AGES, out)
         return out.sum(axis=0, dtype=np.int64).reshape(self._n_groups, 2, N_AGES)
@@ -180,14 +184,17 @@ class HealthInequalityModel(mesa.Model):
         seed, year = self.seed_value, self.year
         tables, ng = self.tables, self._n_groups
         self._plan_interventions()
-        self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
-        pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
-        pathways.run_care(pop, tables, seed, year, MIN_CHUNK)
-        disabled = pathways.run_disease(pop, tables, seed, year, ng, MIN_CHUNK)
+        if self.pathways_enabled:
+            self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
+            pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
+            pathways.run_care(pop, tables, seed, year, MIN_CHUNK)
+            disabled = pathways.run_disease(pop, tables, seed, year, ng, MIN_CHUNK)
+        else:
+            disabled = np.zeros_like(self._alive_counts)
         n = pop.n
         chunk, n_chunks = self._chunking(n)
         cells = self._n_groups * 2 * N_AGES
-        deaths_acc = np.zeros((n_chunks, cells), dtype=np.int32)
+        deaths_acc = np.zeros((count_rows(), cells), dtype=np.int32)
         births = np.zeros(n_chunks, dtype=np.int64)
         kd.year_step(
             pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
@@ -195,7 +202,7 @@ class HealthInequalityModel(mesa.Model):
             self._h0.ravel(), self._p_birth.ravel(), rng.key(seed, "vital", year),
             deaths_acc, births)
         n_births = int(births.sum())
-        newborns = np.zeros((n_chunks, cells), dtype=np.int32)
+        newborns = np.zeros((count_rows(), cells), dtype=np.int32)
         if n_births:
             pop.ensure_capacity(n + n_births)
             offsets = np.concatenate([[0], np.cumsum(births)[:-1]]).astype(np.int64)

@@ -24,7 +24,7 @@ import numpy as np
 from . import rng
 from .interventions import PATHWAYS, empty_plan
 from .kernels import pathways as kp
-from .kernels.demography import G_DEPARTMENT
+from .kernels.demography import G_DEPARTMENT, count_rows
 from .population import CONDITIONS, N_AGES, Population, Region, read_data
 
 #: DREES disease groups, in the order of :data:`CONDITIONS`.
@@ -429,7 +429,7 @@ def run_sep(pop: Population, tables: PathwayTables, seed: int, year: int,
     """The socioeconomic-position process; returns the vingtile moves [group, sex, age]."""
     p = tables.params
     chunk, n_chunks = chunking(pop.n, min_chunk)
-    moves = np.zeros((n_chunks, n_groups * 2 * N_AGES), dtype=np.int32)
+    moves = np.zeros((count_rows(), n_groups * 2 * N_AGES), dtype=np.int32)
     ge, gi = p["pcs.latent_corr_education"], p["pcs.latent_corr_income"]
     corr = gi + ge * p["education.latent_corr_income"]
     kp.sep_step(pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.pcs, pop.employment,
@@ -474,7 +474,6 @@ def run_care(pop: Population, tables: PathwayTables, seed: int, year: int,
     kp.care_step(
         pop.pid, pop.alive, pop.department, pop.employment, pop.income_rank, pop.insurance,
         pop.care, pop.n, chunk, rng.key(seed, "propensity_take_up", 0),
-        rng.key(seed, "propensity_no_insurance", 0), rng.key(seed, "propensity_gp", 0),
         rng.key(seed, "care", year), p["care.css_free_rank_max"],
         p["care.css_contributory_rank_max"], p["care.non_take_up_free"],
         p["care.non_take_up_contributory"], p["care.p_no_insurance_eligible_non_taker"],
@@ -489,12 +488,12 @@ def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
     [group, sex, age]."""
     p = tables.params
     chunk, n_chunks = chunking(pop.n, min_chunk)
-    counts = np.zeros((n_chunks, n_groups * 2 * N_AGES), dtype=np.int32)
+    counts = np.zeros((count_rows(), n_groups * 2 * N_AGES), dtype=np.int32)
     kp.disease_step(
         pop.pid, pop.alive, pop.sex, pop.age, pop.income_rank, pop.smoking, pop.obese,
         pop.stress, pop.nuisance, pop.load, pop.insurance, pop.care, pop.conditions,
         pop.disability, pop.rr_death, pop.n, chunk, rng.key(seed, "disease", year),
-        rng.key(seed, "disability", year), tables.inc_base, tables.onset_rr,
+        tables.inc_base.reshape(len(CONDITIONS), 2 * N_AGES), tables.onset_rr,
         p["load.log_rr_per_unit"],
         p["disease.p_cancer_remission"], tables.dis_onset,
         p["disability.rr_condition"] ** np.arange(kp.N_CONDITIONS + 1.0),

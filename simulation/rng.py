@@ -28,6 +28,15 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _S33 = np.uint64(33)
+_S48 = np.uint64(48)
+_S32 = np.uint64(32)
+_S16 = np.uint64(16)
+_S43 = np.uint64(43)
+_S22 = np.uint64(22)
+_LOW16 = np.uint64(0xFFFF)
+_LOW21 = np.uint64(0x1FFFFF)
+_INV_2_16 = 1.0 / 65536.0
+_INV_2_21 = 1.0 / 2097152.0
 _S1 = np.uint64(1)
 _LOW31 = np.uint64(0x7FFFFFFF)
 _INV_2_53 = 1.0 / 9007199254740992.0
@@ -54,11 +63,9 @@ STREAMS: dict[str, int] = {
     "entry_to_work": 21,
     "exposures": 22,
     "care": 23,
-    "propensity_take_up": 24,
-    "propensity_no_insurance": 25,
-    "propensity_gp": 26,
-    "disease": 27,
-    "disability": 28,
+    "propensity_take_up": 24,  # take-up, no-insurance and GP propensities (fixed)
+    "disease": 27,  # onsets of the five conditions and disability
+    # retired numbers, never reuse: 25, 26, 28
 }
 
 
@@ -95,6 +102,33 @@ def uniform_pair(key: np.uint64, pid: np.uint64) -> tuple[float, float]:
     hi = np.int32(z >> _S33)
     lo = np.int32((z >> _S1) & _LOW31)
     return hi * _INV_2_31, lo * _INV_2_31
+
+
+@njit(cache=True, inline="always")
+def uniform_quad(key: np.uint64, pid: np.uint64) -> tuple[float, float, float, float]:
+    """Four independent uniform draws in [0, 1) with 16 random bits each (resolution
+    1.5e-5), from one hash: for yearly decisions whose probabilities are above ~1e-3."""
+    z = mix64((pid + _GOLDEN) * key)
+    a = np.int32((z >> _S48) & _LOW16)
+    b = np.int32((z >> _S32) & _LOW16)
+    c = np.int32((z >> _S16) & _LOW16)
+    d = np.int32(z & _LOW16)
+    return a * _INV_2_16, b * _INV_2_16, c * _INV_2_16, d * _INV_2_16
+
+
+@njit(cache=True, inline="always")
+def uniform_six(key: np.uint64, pid: np.uint64) -> tuple[float, float, float, float, float,
+                                                         float]:
+    """Six independent uniform draws in [0, 1) with 21 random bits each (resolution
+    4.8e-7), from two hashes: for yearly onsets of rare events."""
+    z1 = mix64((pid + _GOLDEN) * key)
+    z2 = mix64(z1 ^ key)
+    return (np.int32((z1 >> _S43) & _LOW21) * _INV_2_21,
+            np.int32((z1 >> _S22) & _LOW21) * _INV_2_21,
+            np.int32((z1 >> _S1) & _LOW21) * _INV_2_21,
+            np.int32((z2 >> _S43) & _LOW21) * _INV_2_21,
+            np.int32((z2 >> _S22) & _LOW21) * _INV_2_21,
+            np.int32((z2 >> _S1) & _LOW21) * _INV_2_21)
 
 
 @njit(cache=True, inline="always")

@@ -44,7 +44,6 @@ TABLES = pathways.PathwayTables.build(P, REGION)
 #: An arbitrary mortality normalisation, different at every sex and age, so that a wrong
 #: index shows.
 DEATH_NORM = 0.5 + 0.004 * np.arange(2 * N_AGES, dtype=float).reshape(2, N_AGES)
-SECOND, THIRD = kp.SECOND_COUNTER, kp.THIRD_COUNTER
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = (
     kp.IN_EDUCATION, kp.EMPLOYED, kp.UNEMPLOYED, kp.RETIRED, kp.INACTIVE)
 
@@ -98,9 +97,14 @@ def call(kernel, a: dict[str, np.ndarray], args: dict) -> None:
     kernel(*[values[name] for name in names])
 
 
-def pair(stream: str, pid, offset: int = 0, year: int = YEAR) -> tuple[float, float]:
-    """The two uniforms a kernel draws for person ``pid`` (plus a counter offset)."""
-    return rng.uniform_pair(rng.key(SEED, stream, year), np.uint64(pid) + np.uint64(offset))
+def quad(stream: str, pid, year: int = YEAR) -> tuple[float, float, float, float]:
+    """The four uniforms a kernel draws for person ``pid`` from one hash."""
+    return rng.uniform_quad(rng.key(SEED, stream, year), np.uint64(pid))
+
+
+def six(stream: str, pid, year: int = YEAR) -> tuple[float, ...]:
+    """The six uniforms the disease kernel draws for person ``pid``."""
+    return rng.uniform_six(rng.key(SEED, stream, year), np.uint64(pid))
 
 
 def flat(group: int, sex: int, age: int) -> int:
@@ -129,9 +133,9 @@ def run_sep(a, **over) -> np.ndarray:
         w_parents=p["income.entry_weight_parents"], w_status=p["income.entry_weight_status"],
         corr_status_income=corr)
     args.update(over)
-    moves = np.zeros((1, N_GROUPS * 2 * N_AGES), dtype=np.int32)
+    moves = np.zeros((kd.count_rows(), N_GROUPS * 2 * N_AGES), dtype=np.int32)
     call(kp.sep_step, a, {**args, "moves": moves})
-    return moves[0]
+    return moves.sum(axis=0)
 
 
 def run_exposures(a, **over) -> None:
@@ -160,8 +164,7 @@ def run_care(a, **over) -> None:
     p = P
     args = dict(
         key_take_up=rng.key(SEED, "propensity_take_up", 0),
-        key_no_insurance=rng.key(SEED, "propensity_no_insurance", 0),
-        key_gp=rng.key(SEED, "propensity_gp", 0), key_forgone=rng.key(SEED, "care", YEAR),
+        key_forgone=rng.key(SEED, "care", YEAR),
         css_free_max=p["care.css_free_rank_max"],
         css_contrib_max=p["care.css_contributory_rank_max"],
         ntu_free=p["care.non_take_up_free"], ntu_contrib=p["care.non_take_up_contributory"],
@@ -179,7 +182,6 @@ def run_disease(a, **over) -> np.ndarray:
     p = P
     args = dict(
         key_disease=rng.key(SEED, "disease", YEAR),
-        key_disability=rng.key(SEED, "disability", YEAR),
         inc_base=np.full((kp.N_CONDITIONS, 2, N_AGES), 0.01), onset_rr=TABLES.onset_rr,
         load_log_rr=p["load.log_rr_per_unit"],
         p_cancer_remission=p["disease.p_cancer_remission"], dis_onset=TABLES.dis_onset,
@@ -189,9 +191,10 @@ def run_disease(a, **over) -> np.ndarray:
         p_dis_recovery=p["disability.p_recovery"], death_cond_rr=TABLES.death_cond_rr,
         rr_death_income=TABLES.rr_death_income, death_norm=DEATH_NORM)
     args.update(over)
-    counts = np.zeros((1, N_GROUPS * 2 * N_AGES), dtype=np.int32)
+    args["inc_base"] = np.ascontiguousarray(args["inc_base"]).reshape(kp.N_CONDITIONS, -1)
+    counts = np.zeros((kd.count_rows(), N_GROUPS * 2 * N_AGES), dtype=np.int32)
     call(kp.disease_step, a, {**args, "disabled_counts": counts})
-    return counts[0]
+    return counts.sum(axis=0)
 
 
 # ------------------------------------------------------------------ small helpers
@@ -257,7 +260,7 @@ def test_sep_job_loss_probability_by_diploma_and_rank_by_hand():
     run_sep(a, p_loss=p_loss, mobility_sd=0.0)
     rr = np.asarray(P["employment.job_loss_rr_education"])[a["education"]]
     slope = P["employment.unemployment_income_slope"]
-    u1 = np.array([pair("sep", pid)[0] for pid in a["pid"]])
+    u1 = np.array([quad("sep", pid)[0] for pid in a["pid"]])
     lost = u1 < p_loss * rr * (1 + slope * (0.5 - before))
     assert 0 < lost.sum() < 400
     assert np.array_equal(a["employment"] == UNEMPLOYED, lost)
@@ -319,7 +322,7 @@ def test_sep_entry_rank_by_hand():
     nd = NormalDist()
     expected = []
     for i in range(n):
-        u4 = pair("sep", a["pid"][i], SECOND)[1]
+        u4 = quad("sep", a["pid"][i])[3]
         z = (wp * nd.inv_cdf(r0[i]) + ws * a["status_score"][i] / 20.0 + wn * nd.inv_cdf(u4))
         expected.append(nd.cdf(z / scale))
     assert np.all(a["employment"] == EMPLOYED)
@@ -358,8 +361,7 @@ def test_sep_mobility_step_by_hand():
     width = sd * math.sqrt(6.0)
     expected = np.empty(n, dtype=np.float32)
     for i in range(n):
-        u2 = pair("sep", a["pid"][i])[1]
-        u3 = pair("sep", a["pid"][i], SECOND)[0]
+        u2, u3 = quad("sep", a["pid"][i])[1:3]
         r = float(ranks[i]) + width * (u2 + u3 - 1.0)
         r = -r if r < 0.0 else r
         r = 2.0 - r if r >= 1.0 else r
@@ -382,9 +384,8 @@ def test_sep_one_move_writes_minus_one_and_plus_one_at_the_flat_indices():
     # find a person whose step crosses the boundary between vingtiles 8 and 9 (index 7/8)
     sd = 0.05
     for pid in range(1, 200):
-        u2 = pair("sep", pid)[1]
-        u3 = pair("sep", pid, SECOND)[0]
-        if sd * math.sqrt(6.0) * (u2 + u3 - 1.0) > 0.002:
+        u2, u3 = quad("sep", pid)[1:3]
+        if 0.002 < sd * math.sqrt(6.0) * (u2 + u3 - 1.0) < 0.05:
             break
     a = people(1, pid=pid, sex=1, age=47, income_rank=0.399)
     moves = run_sep(a, mobility_sd=sd, p_loss=0.0)
@@ -431,7 +432,7 @@ def test_exposures_smoking_obesity_and_stress_by_hand():
     r = a["income_rank"].astype(float)
     e, s, age = a["education"], a["sex"], a["age"]
     unemp = a["employment"] == UNEMPLOYED
-    u = np.array([pair("exposures", pid) + pair("exposures", pid, SECOND)
+    u = np.array([quad("exposures", pid)
                   for pid in a["pid"]])
     p_init = (np.asarray(p["smoking.p_initiation"])[s]
               * np.asarray(p["smoking.initiation_rr_education"])[e]
@@ -545,13 +546,10 @@ def test_care_by_hand_with_the_default_parameters():
     run_care(a)
     p = P
     r = a["income_rank"].astype(float)
-    k_take = rng.key(SEED, "propensity_take_up", 0)
-    k_gp, k_f = rng.key(SEED, "propensity_gp", 0), rng.key(SEED, "care", YEAR)
-    k_none = rng.key(SEED, "propensity_no_insurance", 0)
-    ut = np.array([(rng.uniform_pair(k_take, pid)[0], rng.uniform_pair(k_none, pid)[0])
-                   for pid in a["pid"]])
-    u_gp = np.array([rng.uniform_pair(k_gp, pid)[0] for pid in a["pid"]])
-    u_f = np.array([rng.uniform_pair(k_f, pid)[0] for pid in a["pid"]])
+    k_take, k_f = rng.key(SEED, "propensity_take_up", 0), rng.key(SEED, "care", YEAR)
+    ut = np.array([rng.uniform_quad(k_take, pid)[:2] for pid in a["pid"]])
+    u_gp = np.array([rng.uniform_quad(k_take, pid)[2] for pid in a["pid"]])
+    u_f = np.array([rng.uniform_quad(k_f, pid)[0] for pid in a["pid"]])
     free, contrib = p["care.css_free_rank_max"], p["care.css_contributory_rank_max"]
     non_taker = np.where(ut[:, 1] < p["care.p_no_insurance_eligible_non_taker"], 3, 0)
     pn = p["care.p_no_insurance_other"] * np.where(
@@ -620,9 +618,7 @@ def test_disease_onset_and_remission_by_hand():
     want = np.zeros(800, dtype=np.uint8)
     for i in range(800):
         pid = a["pid"][i]
-        ua, ub = pair("disease", pid)
-        uc, ud = pair("disease", pid, SECOND)
-        ue = pair("disease", pid, THIRD)[0]
+        ua, ub, uc, ud, ue, _ = six("disease", pid)
         c = int(before[i])
         for k, u in enumerate((ua, ub, uc, ud, ue)):
             if c >> k & 1:

@@ -1,8 +1,8 @@
 """The yearly demography kernels: mortality, ageing, life-course transitions by age, births.
 
 Work is split into fixed-size chunks of people processed in parallel (``prange``); each
-chunk writes its own slice of the per-chunk counts, and counts are integers, so the result
-is identical whatever the number of threads or the chunk size. Random numbers are
+thread adds into its own row of the count accumulators, and counts are integers, so the
+result is identical whatever the number of threads or the chunk size. Random numbers are
 counter-based (:mod:`simulation.rng`): a person's draws depend on the seed, the stream,
 the year and the person id only.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -33,6 +34,12 @@ N_RANK_BINS = 1000
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
 EVENT_DIED, EVENT_BIRTH = 1, 2
+
+
+def count_rows() -> int:
+    """Rows of the count accumulators: one per numba thread. Counts are integers, so their
+    sum does not depend on which thread counted whom, nor on the number of threads."""
+    return numba.config.NUMBA_NUM_THREADS
 
 
 def n_groups(n_departments: int) -> int:
@@ -59,7 +66,7 @@ def census(alive, sex, age, department, income_rank, education, pcs, n, chunk, n
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        o = out[c]
+        o = out[numba.get_thread_id()]
         for i in range(lo, hi):
             if alive[i] == 1:
                 _count(o, sex[i], age[i], income_rank[i], pcs[i], education[i],
@@ -106,7 +113,7 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
             c_event[j] = ev
             nb += ev >> 1
         births[c] = nb
-        d = deaths[c]
+        d = deaths[numba.get_thread_id()]
         for j in range(m):
             if c_event[j] == EVENT_DIED:
                 i = lo + j
@@ -180,5 +187,5 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
             care[k] = care[i] & np.uint8(5)  # the household's GP and priority zone
             conditions[k] = 0
             disability[k] = 0
-            _count(newborns[c], sx, 0, r, pcs[k], education[k], department[k], n_ages)
+            _count(newborns[numba.get_thread_id()], sx, 0, r, pcs[k], education[k], department[k], n_ages)
             k += 1

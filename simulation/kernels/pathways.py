@@ -9,7 +9,8 @@ Conventions shared by the kernels:
 * differential vulnerability multiplies every excess relative risk of an exposure,
   ``RR - 1``, by ``v = 1 + d * (1 - 2 * rank)``;
 * a probability from an annual hazard h is ``1 - exp(-h)`` (:func:`prob_from_hazard`);
-* draws are counter-based (:func:`rng.uniform_pair`: two per hash), one stream per
+* draws are counter-based (:func:`rng.uniform_quad`: four per hash, and
+  :func:`rng.uniform_six` for rare onsets), one stream per
   process; people are visited in fixed-size chunks and every count is an integer, so
   results never depend on the number of threads.
 """
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-from ..rng import uniform_pair
+from ..rng import uniform_quad, uniform_six
 from .demography import G_VINGTILE, _count
 from .fastmath import exp_small, norm_ppf, prob_from_hazard
 
@@ -46,9 +48,6 @@ EQ_SMOKING, EQ_OBESITY, EQ_ENVIRONMENT, EQ_STRESS, EQ_CARE, EQ_DISEASE, EQ_MORTA
 REF_RANK = 0.9
 REF_EDUCATION = 4
 REF_PARENT_PCS = 2
-#: Offsets of a person's id giving a second and third independent counter in one stream.
-SECOND_COUNTER = np.uint64(0x632BE59BD9B4E019)
-THIRD_COUNTER = np.uint64(0x2545F4914F6CDD1D)
 
 
 @njit(cache=True, inline="always")
@@ -118,7 +117,7 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        mv = moves[c]
+        mv = moves[numba.get_thread_id()]
         for i in range(lo, hi):
             event[i] = 0
             if alive[i] == 0:
@@ -129,8 +128,7 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
             st = employment[i]
             r0 = income_rank[i]
             r = np.float64(r0)
-            u1, u2 = uniform_pair(key_sep, pid[i])
-            u3, u4 = uniform_pair(key_sep, pid[i] + SECOND_COUNTER)
+            u1, u2, u3, u4 = uniform_quad(key_sep, pid[i])
             risk = loss_rr_edu[e] * (1.0 + loss_income_slope * (0.5 - r))
             if st == IN_EDUCATION and a >= leave_age[e]:
                 if pcs[i] == INACTIFS:
@@ -215,8 +213,7 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
             e = education[i]
             r = np.float64(income_rank[i])
             unemployed = employment[i] == UNEMPLOYED
-            u1, u2 = uniform_pair(key, pid[i])
-            u3, u4 = uniform_pair(key, pid[i] + SECOND_COUNTER)
+            u1, u2, u3, u4 = uniform_quad(key, pid[i])
             zone = (care[i] >> 2) & 1
             d_lit = effect_dose(iv, IV_LITERACY, income_rank[i], pcs[i], e, department[i], zone)
             smk = smoking[i]
@@ -283,7 +280,7 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
 
 @njit(cache=True, parallel=True)
 def care_step(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
-              key_take_up, key_no_insurance, key_gp, key_forgone, css_free_max,
+              key_take_up, key_forgone, css_free_max,
               css_contrib_max, ntu_free, ntu_contrib, p_none_eligible, p_none_other,
               none_rr_unemployed, p_no_gp_dept, p_forgone, forgone_rr_none,
               forgone_rr_income, forgone_rr_no_gp, age, pcs, education, iv,
@@ -314,10 +311,9 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
             if alive[i] == 0:
                 continue
             r = np.float64(REF_RANK) if eq[EQ_CARE] else np.float64(income_rank[i])
-            u_take, _ = uniform_pair(key_take_up, pid[i])
-            u_none, _ = uniform_pair(key_no_insurance, pid[i])
-            u_gp, _ = uniform_pair(key_gp, pid[i])
-            u_f, _ = uniform_pair(key_forgone, pid[i])
+            # fixed propensities (the key does not change with the year), then this year's
+            u_take, u_none, u_gp, _ = uniform_quad(key_take_up, pid[i])
+            u_f, _, _, _ = uniform_quad(key_forgone, pid[i])
             flags = care[i] & np.uint8(CARE_PRIORITY)
             zone = 1 if flags else 0
             rk, pc, ed, dp = income_rank[i], pcs[i], education[i], department[i]
@@ -409,17 +405,38 @@ def condition_rr_all(alive, income_rank, smoking, obese, stress, nuisance, load,
             out[k, i] = onset_rr[k, combo, rb] * lf if alive[i] else 0.0
 
 
+#: Number of conditions in each 5-bit mask.
+N_BITS = np.array([bin(m).count("1") for m in range(32)], dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def _onset(cond, k, u, inc_base, sa, onset_rr, combo, rb, load_factor, factor, p_remission):
+    """One condition's transition: remission with ``p_remission`` if present (negative: the
+    condition does not remit), else onset with hazard
+    ``inc_base[k, sex, age] * onset_rr[k, combo, bin] * load * factor``."""
+    bit = np.uint8(1 << k)
+    if cond & bit:
+        if u < p_remission:
+            return cond & ~bit
+        return cond
+    h = inc_base[k, sa] * onset_rr[k, combo, rb] * load_factor * factor
+    if u < prob_from_hazard(h):
+        return cond | bit
+    return cond
+
+
 @njit(cache=True, parallel=True)
 def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuisance, load,
                  insurance, care, conditions, disability, rr_death, n, chunk, key_disease,
-                 key_disability, inc_base, onset_rr, load_log_rr, p_cancer_remission,
+                 inc_base, onset_rr, load_log_rr, p_cancer_remission,
                  dis_onset, dis_rr_condition, dis_rr_income, dis_progression_rr,
                  p_dis_recovery, death_cond_rr, rr_death_income, death_norm, department, pcs,
                  education, n_ages, disabled_counts, iv, eq):  # pragma: no cover - numba
     """Chronic conditions, disability, and the relative risk of death, over the year.
 
     Onset of condition c (if absent) with hazard
-    ``inc_base[c, sex, age] * onset_rr[c, exposures, rank bin] * exp(load_log_rr * load)``,
+    ``inc_base[c, sex, age] * onset_rr[c, exposures, rank bin] * exp(load_log_rr * load)``
+    (``inc_base`` flat over sex * n_ages + age),
     where ``onset_rr`` (built by :func:`simulation.pathways.onset_rr_table`) holds the
     exposures' relative risks, differential vulnerability and the residual income gradient;
     people living with cancer leave that state with
@@ -449,7 +466,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        dc = disabled_counts[c]
+        dc = disabled_counts[numba.get_thread_id()]
         for i in range(lo, hi):
             if alive[i] == 0:
                 continue
@@ -467,29 +484,19 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             load_factor = exp_small(load_log_rr * load[i])
             poor = poor_access(care[i], insurance[i])
             cond = conditions[i]
-            ua, ub = uniform_pair(key_disease, pid[i])
-            uc, ud = uniform_pair(key_disease, pid[i] + SECOND_COUNTER)
-            ue, _ = uniform_pair(key_disease, pid[i] + THIRD_COUNTER)
-            for k in range(N_CONDITIONS):
-                uk = ua if k == 0 else (ub if k == 1 else (uc if k == 2 else (
-                    ud if k == 3 else ue)))
-                bit = np.uint8(1 << k)
-                if cond & bit:
-                    if k == CANCER and uk < p_cancer_remission:
-                        cond &= ~bit
-                    continue
-                h = inc_base[k, s, a] * onset_rr[k, combo, rb] * load_factor
-                if k == PSYCHIATRIC:
-                    h *= 1.0 - d_youth
-                if uk < prob_from_hazard(h):
-                    cond |= bit
+            ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
+            sa = np.int64(s) * n_ages + np.int64(a)
+            cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+            cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+            cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
+                          p_cancer_remission)
+            cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+            cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
+                          1.0 - d_youth, -1.0)
             conditions[i] = cond
-            n_cond = 0
-            for k in range(N_CONDITIONS):
-                if cond & np.uint8(1 << k):
-                    n_cond += 1
+            n_cond = N_BITS[cond & np.uint8(31)]
             dis = disability[i]
-            ud, ud2 = uniform_pair(key_disability, pid[i])
+            ud = u_dis
             if dis == 0:
                 h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
                 if poor and n_cond > 0:

@@ -1,0 +1,734 @@
+"""Local web dashboard for commission members (``python run.py dashboard``).
+
+A Solara application served by uvicorn on a local address (127.0.0.1 by default) with two
+tabs, labelled in French:
+
+- *Comparaisons enregistrées*: pick a comparison stored in the results database, a
+  socio-economic dimension (income vingtile, decile or quintile, PCS, diploma, department)
+  and an outcome (life expectancy or healthy life expectancy, at birth or at 35, men or
+  women); a figure shows the outcome by group with one series per scenario and, below, the
+  paired change from the baseline; tables give the paired changes with their intervals and
+  the headline results (gap V20-V1, costs, deaths averted, life-years and QALYs gained).
+- *Modèle en direct*: an intervention type, an allocation mode and a yearly budget; a small
+  model (5,000 people, 10 years) runs the baseline and the intervention with the same seed
+  (common random numbers) and shows the gap in life expectancy at birth between the richest
+  and the poorest income quintiles, and its change.
+
+Every string that comes from a user (comparison and scenario names, questions) is shown as
+text: through Vue text bindings, or escaped with :func:`html.escape` where HTML is built
+here, and with ``$`` escaped in figure labels (matplotlib's mathtext).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import ipaddress
+import math
+import os
+import secrets
+import socket
+import sys
+import threading
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import solara  # noqa: E402
+import solara.lab  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+BASELINE_FILE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+LIVE_AGENTS = 5000
+LIVE_YEARS = 10
+
+#: The database the server reads (a URL, resolved by :func:`serve`).
+_db_url: str | None = None
+
+# ------------------------------------------------------------------ French labels
+
+DIMENSIONS: dict[str, str] = {
+    "income_vingtile": "Vingtile de niveau de vie",
+    "income_decile": "Décile de niveau de vie",
+    "income_quintile": "Quintile de niveau de vie",
+    "pcs": "Catégorie socioprofessionnelle (PCS)",
+    "education": "Diplôme",
+    "department": "Département",
+}
+AXIS_TITLES: dict[str, str] = {
+    "income_vingtile": "Vingtile de niveau de vie (V1 = 5 % les plus modestes, "
+                       "V20 = 5 % les plus aisés)",
+    "income_decile": "Décile de niveau de vie (D1 = 10 % les plus modestes)",
+    "income_quintile": "Quintile de niveau de vie (Q1 = 20 % les plus modestes)",
+    "pcs": "Catégorie socioprofessionnelle",
+    "education": "Diplôme le plus élevé",
+    "department": "Département",
+}
+OUTCOMES: dict[str, str] = {
+    "life_expectancy": "Espérance de vie",
+    "healthy_life_expectancy": "Espérance de vie sans incapacité",
+}
+AGES: dict[int, str] = {0: "à la naissance", 35: "à 35 ans"}
+SEXES: dict[str, str] = {"M": "Hommes", "F": "Femmes"}
+PCS_LABELS: dict[str, str] = {
+    "agriculteurs": "Agriculteurs exploitants",
+    "artisans_commercants": "Artisans, commerçants, chefs d'entreprise",
+    "cadres": "Cadres, professions intellectuelles supérieures",
+    "professions_intermediaires": "Professions intermédiaires",
+    "employes": "Employés",
+    "ouvriers": "Ouvriers",
+    "inactifs": "Sans activité professionnelle",
+}
+EDUCATION_LABELS: dict[str, str] = {
+    "sans_diplome": "Sans diplôme",
+    "brevet": "Brevet des collèges",
+    "cap_bep": "CAP, BEP",
+    "bac": "Baccalauréat",
+    "superieur": "Enseignement supérieur",
+}
+DEPARTMENT_LABELS: dict[str, str] = {
+    "09": "Ariège", "11": "Aude", "12": "Aveyron", "30": "Gard", "31": "Haute-Garonne",
+    "32": "Gers", "34": "Hérault", "46": "Lot", "48": "Lozère", "65": "Hautes-Pyrénées",
+    "66": "Pyrénées-Orientales", "81": "Tarn", "82": "Tarn-et-Garonne",
+}
+MODES: dict[str, str] = {
+    "universal": "Universel : tous les éligibles, même intensité",
+    "targeted": "Ciblé : les 20 % les plus modestes",
+    "proportionate": "Proportionné : intensité décroissante avec le niveau de vie",
+}
+GAP_LABELS: dict[str, str] = {
+    "V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "cadres − ouvriers",
+}
+INTERVAL_NOTE = ("[bas ; haut] : 2,5e et 97,5e centiles sur les réplications (aléa de la "
+                 "simulation seul ; différences appariées, mêmes nombres aléatoires)")
+
+
+def esc(text: Any) -> str:
+    """``text`` as HTML text (quotes escaped too, so it is safe in attributes)."""
+    return html.escape(str(text), quote=True)
+
+
+def mpl_text(text: Any) -> str:
+    """``text`` for a matplotlib label: ``$`` would start mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def group_label(by: str, group: Any) -> str:
+    """A group's French label (``V1``, ``D3``, ``Q5``, ``Cadres, ...``, ``31 Haute-Garonne``)."""
+    g = str(group)
+    if by == "income_vingtile":
+        return f"V{g}"
+    if by == "income_decile":
+        return f"D{g}"
+    if by == "income_quintile":
+        return f"Q{g}"
+    if by == "pcs":
+        return PCS_LABELS.get(g, g)
+    if by == "education":
+        return EDUCATION_LABELS.get(g, g)
+    if by == "department":
+        name = DEPARTMENT_LABELS.get(g)
+        return f"{g} {name}" if name else g
+    return g
+
+
+def group_order(by: str, groups: Iterable[Any]) -> list[str]:
+    """Groups in their natural order (income from the poorest, diplomas from the lowest)."""
+    gs = [str(g) for g in dict.fromkeys(groups)]
+    if by.startswith("income_"):
+        return sorted(gs, key=lambda g: (not g.isdigit(), int(g) if g.isdigit() else 0, g))
+    known = {"pcs": list(PCS_LABELS), "education": list(EDUCATION_LABELS)}.get(by)
+    if known:
+        return sorted(gs, key=lambda g: (known.index(g) if g in known else len(known), g))
+    return sorted(gs)
+
+
+def num(value: Any, digits: int = 1, sign: bool = False) -> str:
+    """A number written the French way (decimal comma, thin space between thousands,
+    true minus sign); ``n.d.`` (non disponible) where undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n.d."
+    v = float(value)
+    if round(v, digits) == 0:
+        v = 0.0  # no "-0,0"
+    text = f"{v:+,.{digits}f}" if sign else f"{v:,.{digits}f}"
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "\u2212")
+
+
+def change_text(row: Any, digits: int = 2) -> str:
+    """``+0,12 [−0,05 ; +0,30]``: a paired change and its interval."""
+    if row is None:
+        return "n.d."
+    return (f"{num(row.get('diff'), digits, sign=True)} [{num(row.get('diff_lo'), digits, True)}"
+            f" ; {num(row.get('diff_hi'), digits, True)}]")
+
+
+# ------------------------------------------------------------------ data
+
+
+def _open_store():
+    from .store import Store
+
+    return Store(_db_url, create=False)
+
+
+def list_comparisons() -> list[dict[str, Any]]:
+    """The stored comparisons that have a summary, newest first: id, name, created."""
+    with _open_store() as store:
+        frame = store.comparisons()
+    if frame.empty:
+        return []
+    frame = frame[frame["summary"].notna()].sort_values("id", ascending=False)
+    return [{"id": int(r["id"]), "name": str(r["name"]), "created": r["created"]}
+            for _, r in frame.iterrows()]
+
+
+def comparison_label(c: dict[str, Any]) -> str:
+    created = c.get("created")
+    when = ""
+    if created is not None and not (isinstance(created, float) and math.isnan(created)):
+        try:
+            when = f" ({pd.Timestamp(created).strftime('%d/%m/%Y %H:%M')})"
+        except (ValueError, TypeError):
+            when = ""
+    return f"n° {c['id']} — {c['name']}{when}"
+
+
+def load_summary(comparison_id: int) -> dict[str, Any]:
+    with _open_store() as store:
+        return store.comparison_summary(comparison_id)
+
+
+def records_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    rec = pd.DataFrame(summary.get("records") or [])
+    for col in ("scenario", "metric", "sex", "by", "group", "age", "value", "lo", "hi", "diff",
+                "diff_lo", "diff_hi"):
+        if col not in rec.columns:
+            rec[col] = None
+    for col in ("value", "lo", "hi", "diff", "diff_lo", "diff_hi", "age"):
+        rec[col] = pd.to_numeric(rec[col], errors="coerce")
+    return rec
+
+
+def scenario_names(summary: dict[str, Any]) -> list[str]:
+    return [str(summary.get("baseline", "")), *[str(s) for s in summary.get("scenarios", [])]]
+
+
+def outcome_table(rec: pd.DataFrame, metric: str, by: str, age: int, sex: str) -> pd.DataFrame:
+    """The selected outcome: one row per (scenario, group) with value, lo, hi and the
+    paired change from the baseline with its interval."""
+    sub = rec[(rec["metric"] == metric) & (rec["by"] == by) & (rec["age"] == age)
+              & (rec["sex"] == sex)].copy()
+    sub["group"] = sub["group"].astype(str)
+    return sub
+
+
+def available_dimensions(rec: pd.DataFrame) -> list[str]:
+    present = set(rec["by"].dropna().astype(str))
+    return [d for d in DIMENSIONS if d in present]
+
+
+# ------------------------------------------------------------------ figures
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def img_html(png: bytes, alt: str, test_id: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<img data-testid="{esc(test_id)}" alt="{esc(alt)}" '
+            f'src="data:image/png;base64,{data}" style="max-width:100%;height:auto">')
+
+
+def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metric: str,
+                   age: int, sex: str) -> bytes:
+    """Levels by group (one series per scenario, with intervals) and, below, the paired
+    changes from the baseline."""
+    groups = group_order(by, table["group"])
+    labels = [group_label(by, g) for g in groups]
+    x = np.arange(len(groups), dtype=float)
+    nominal = by in ("pcs", "education", "department")
+    fig = Figure(figsize=(10, 7.2), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    n = max(len(scenarios), 1)
+    width = 0.6 if nominal else 0.45
+    offsets = (np.arange(n) - (n - 1) / 2) * (width / n)
+    colours = matplotlib.colormaps["tab10"].colors
+    for i, name in enumerate(scenarios):
+        d = table[table["scenario"] == name].set_index("group").reindex(groups)
+        v = d["value"].to_numpy(float)
+        lo, hi = d["lo"].to_numpy(float), d["hi"].to_numpy(float)
+        err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+        err = np.nan_to_num(err)
+        kw = {"color": colours[i % 10], "label": mpl_text(name), "capsize": 2,
+              "marker": "o" if i == 0 else "osD^v<>"[i % 7], "markersize": 5}
+        top.errorbar(x + offsets[i], v, yerr=err, linestyle="none" if nominal else "-",
+                     linewidth=1.2, **kw)
+        if i > 0:
+            dv = d["diff"].to_numpy(float)
+            derr = np.nan_to_num(np.vstack([
+                np.clip(dv - d["diff_lo"].to_numpy(float), 0, None),
+                np.clip(d["diff_hi"].to_numpy(float) - dv, 0, None)]))
+            bottom.errorbar(x + offsets[i], dv, yerr=derr, linestyle="none", **kw)
+    what = OUTCOMES[metric].lower()
+    top.set_title(f"{OUTCOMES[metric]} {AGES.get(age, f'à {age} ans')} — {SEXES[sex].lower()}, "
+                  f"par {DIMENSIONS[by][0].lower()}{DIMENSIONS[by][1:]}", fontsize=12)
+    top.set_ylabel(f"{OUTCOMES[metric]} (années)")
+    top.grid(axis="y", alpha=0.3)
+    top.legend(fontsize=8, loc="best", title="Scénario", title_fontsize=8)
+    bottom.axhline(0, color="black", linewidth=0.8)
+    bottom.set_ylabel("Écart au scénario\nde référence (années)")
+    bottom.set_title(f"Variation de l'{what} par rapport au scénario de référence "
+                     "(différence appariée, intervalle 2,5 %–97,5 %)", fontsize=10)
+    bottom.grid(axis="y", alpha=0.3)
+    bottom.set_xticks(x, labels, rotation=0 if len(groups) <= 10 and not nominal else 35,
+                      ha="center" if len(groups) <= 10 and not nominal else "right",
+                      fontsize=8 if nominal else 9)
+    bottom.set_xlabel(AXIS_TITLES[by])
+    if len(scenarios) < 2:
+        bottom.text(0.5, 0.5, "Aucun scénario à comparer", ha="center", va="center",
+                    transform=bottom.transAxes)
+    return _png(fig)
+
+
+def live_figure(base_le: pd.DataFrame, int_le: pd.DataFrame, label: str) -> bytes:
+    """Life expectancy at birth by income quintile, men and women, baseline and
+    intervention."""
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    groups = [str(q) for q in range(1, 6)]
+    x = np.arange(5)
+    for ax, sex in zip(axes, ("M", "F"), strict=True):
+        for j, (le, name) in enumerate(((base_le, "Sans intervention"), (int_le, label))):
+            d = le[(le["by"] == "income_quintile") & (le["sex"] == sex) & (le["age"] == 0)]
+            d = d.assign(group=d["group"].astype(str)).set_index("group").reindex(groups)
+            ax.bar(x + (j - 0.5) * 0.38, d["e"].to_numpy(float), width=0.38,
+                   label=mpl_text(name), color=("#9aa5b1", "#1f77b4")[j])
+        ax.set_title(SEXES[sex], fontsize=11)
+        ax.set_xticks(x, [f"Q{g}" for g in groups])
+        ax.set_xlabel("Quintile de niveau de vie (Q1 = 20 % les plus modestes)", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("Espérance de vie à la naissance (années)", fontsize=9)
+    lo = min(np.nanmin(base_le[base_le["by"] == "income_quintile"]["e"].to_numpy(float)),
+             np.nanmin(int_le[int_le["by"] == "income_quintile"]["e"].to_numpy(float)))
+    if np.isfinite(lo):
+        axes[0].set_ylim(bottom=max(0.0, math.floor(lo) - 5))
+    axes[1].legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+# ------------------------------------------------------------------ HTML tables
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], test_id: str,
+               caption: str = "", first_left: bool = True) -> str:
+    """A table whose cells are escaped here (callers pass plain text)."""
+    th = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = []
+    for row in rows:
+        cells = []
+        for j, cell in enumerate(row):
+            align = "left" if j == 0 and first_left else "right"
+            cells.append(f'<td style="text-align:{align}">{esc(cell)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<table class="hg-table" data-testid="{esc(test_id)}">{cap}<thead><tr>{th}</tr>'
+            f"</thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def changes_table(table: pd.DataFrame, scenarios: Sequence[str], by: str) -> tuple[list, list]:
+    """Header and rows: one row per group, baseline level, then each scenario's paired
+    change with its interval."""
+    groups = group_order(by, table["group"])
+    header = [DIMENSIONS[by], f"{scenarios[0]} (référence, années)"] + [
+        f"{s} : variation (années)" for s in scenarios[1:]]
+    idx = {(r["scenario"], r["group"]): r for r in table.to_dict(orient="records")}
+    rows = []
+    for g in groups:
+        base = idx.get((scenarios[0], g))
+        row = [group_label(by, g), num(base["value"], 1) if base else "n.d."]
+        row += [change_text(idx.get((s, g))) for s in scenarios[1:]]
+        rows.append(row)
+    return header, rows
+
+
+def headline_rows(rec: pd.DataFrame, summary: dict[str, Any], age: int) -> tuple[list, list]:
+    """Gap V20-V1 (men, women) with its change, then costs and health gains per scenario."""
+    header = ["Scénario", f"Écart V20 − V1 hommes (années, {AGES.get(age, age)})", "Variation",
+              f"Écart V20 − V1 femmes (années, {AGES.get(age, age)})", "Variation",
+              "Coût (M€/an)", "Décès évités", "Années de vie gagnées", "QALY gagnés"]
+    extra = {str(r.get("scenario")): r for r in summary.get("summary") or []}
+    rows = []
+    for i, name in enumerate(scenario_names(summary)):
+        row = [name]
+        for sex in ("M", "F"):
+            g = rec[(rec["scenario"] == name) & (rec["metric"] == "gap_e")
+                    & (rec["by"] == "V20-V1") & (rec["sex"] == sex) & (rec["age"] == age)]
+            r = g.iloc[0].to_dict() if len(g) else None
+            row.append(num(r["value"], 1) if r else "n.d.")
+            row.append("—" if i == 0 else change_text(r))
+        e = extra.get(name)
+        if i == 0 or e is None:
+            row += ["0" if i == 0 else "n.d.", "—", "—", "—"]
+        else:
+            row += [num((e.get("cost_eur_per_year") or 0) / 1e6, 1),
+                    num(e.get("deaths_averted"), 0), num(e.get("life_years_gained"), 0),
+                    num(e.get("qalys_gained"), 0)]
+        rows.append(row)
+    return header, rows
+
+
+STYLE = """
+.hg-table { border-collapse: collapse; margin: 8px 0 16px 0; font-size: 14px; }
+.hg-table caption { caption-side: top; text-align: left; font-weight: 500; padding: 4px 0; }
+.hg-table th, .hg-table td { border: 1px solid #d0d7de; padding: 4px 8px; }
+.hg-table th { background: #f3f5f7; font-weight: 600; text-align: center; }
+.hg-table tbody tr:nth-child(even) { background: #fafbfc; }
+.hg-note { color: #555; font-size: 13px; }
+"""
+
+
+# ------------------------------------------------------------------ live model
+
+_run_lock = threading.Lock()
+_baseline_cache: dict[tuple, Any] = {}
+
+
+def live_scenarios(kind: str, mode: str, budget_meur: float):
+    """The baseline and the intervention scenario of the live model."""
+    from .config import parse_scenario
+
+    raw = tomllib.loads(BASELINE_FILE.read_text("utf-8-sig"))
+    raw.pop("interventions", None)
+    raw.pop("counterfactual", None)
+    base = parse_scenario(raw, str(BASELINE_FILE)).with_options(agents=LIVE_AGENTS,
+                                                                years=LIVE_YEARS)
+    alloc: dict[str, Any] = {"mode": mode, "budget_eur": float(budget_meur) * 1e6}
+    if mode == "targeted":
+        alloc.update({"by": "income_rank", "max_rank": 0.2})
+    raw_i = dict(raw)
+    raw_i["interventions"] = [{"type": kind, "allocation": alloc}]
+    raw_i["scenario"] = {**raw.get("scenario", {}), "name": "intervention"}
+    inter = parse_scenario(raw_i, "tableau de bord").with_options(agents=LIVE_AGENTS,
+                                                                  years=LIVE_YEARS)
+    return base, inter
+
+
+def run_live(kind: str, mode: str, budget_meur: float) -> dict[str, Any]:
+    """Run baseline and intervention (same seed) and return e0 by quintile, the Q5-Q1 gaps
+    and the yearly cost."""
+    from . import metrics
+    from .runner import run_scenario
+
+    base, inter = live_scenarios(kind, mode, budget_meur)
+    with _run_lock:  # one model at a time (numba's thread pool is not re-entrant)
+        key = (base.hash, base.seed)
+        if key not in _baseline_cache:
+            _baseline_cache.clear()
+            _baseline_cache[key] = run_scenario(base)
+        rb = _baseline_cache[key]
+        ri = run_scenario(inter)
+    out: dict[str, Any] = {"base_le": rb.life_expectancy, "int_le": ri.life_expectancy,
+                           "first": inter.start_year, "last": inter.start_year + inter.years - 1,
+                           "window": ri.window}
+    gaps = {}
+    for name, res in (("base", rb), ("int", ri)):
+        try:
+            g = metrics.gap(res.life_expectancy, "income_quintile", "1", "5")
+            gaps[name] = {s: float(g[(g["sex"] == s) & (g["age"] == 0)]["gap"].iloc[0])
+                          for s in ("M", "F")}
+        except (ValueError, IndexError):
+            gaps[name] = {"M": math.nan, "F": math.nan}
+    out["gaps"] = gaps
+    y = ri.yearly
+    out["cost_eur_per_year"] = (float(y["intervention_cost_eur"].mean())
+                                if "intervention_cost_eur" in y.columns else 0.0)
+    return out
+
+
+# ------------------------------------------------------------------ components
+
+
+@solara.component
+def HtmlBlock(content: str):
+    solara.HTML(tag="div", unsafe_innerHTML=content)
+
+
+@solara.component
+def ComparisonsTab():
+    refresh, set_refresh = solara.use_state(0)
+    listing = solara.use_memo(_safe(list_comparisons), [refresh])
+    selected = solara.use_reactive(None)
+
+    if isinstance(listing, Exception):
+        solara.Error(f"Base de résultats illisible : {listing}")
+        return
+    if not listing:
+        solara.Info("Aucune comparaison enregistrée dans la base de résultats. Lancez par "
+                    "exemple « python run.py compare scenarios/default.toml », puis "
+                    "actualisez.")
+        solara.Button("Actualiser", on_click=lambda: set_refresh(refresh + 1), outlined=True)
+        return
+    labels = [comparison_label(c) for c in listing]
+    current = selected.value if selected.value in labels else labels[0]
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Select("Comparaison enregistrée", values=labels, value=current,
+                      on_value=selected.set, style={"min-width": "520px", "max-width": "900px"})
+        solara.Button("Actualiser la liste", on_click=lambda: set_refresh(refresh + 1),
+                      outlined=True)
+    ComparisonView(listing[labels.index(current)]["id"])
+
+
+@solara.component
+def ComparisonView(cid: int):
+    summary = solara.use_memo(_safe(lambda: load_summary(cid)), [cid])
+    dimension = solara.use_reactive("income_vingtile")
+    metric = solara.use_reactive("life_expectancy")
+    age = solara.use_reactive(0)
+    sex = solara.use_reactive("M")
+    ok = not isinstance(summary, Exception)
+    rec = solara.use_memo(lambda: records_frame(summary) if ok else None, [cid])
+    dims = (available_dimensions(rec) if ok else []) or ["income_vingtile"]
+    by = dimension.value if dimension.value in dims else dims[0]
+    scenarios = scenario_names(summary) if ok else []
+    table = solara.use_memo(
+        lambda: outcome_table(rec, metric.value, by, age.value, sex.value) if ok else None,
+        [cid, by, metric.value, age.value, sex.value])
+    has_data = ok and not table.empty and table["value"].notna().any()
+    png = solara.use_memo(
+        lambda: outcome_figure(table, scenarios, by, metric.value, age.value, sex.value)
+        if has_data else None, [cid, by, metric.value, age.value, sex.value])
+
+    if not ok:
+        solara.Error(f"Comparaison illisible : {summary}")
+        return
+    if summary.get("question"):
+        solara.Text(str(summary["question"]), style={"font-style": "italic"})
+    first = summary.get("start_year") or 0
+    last = first + (summary.get("years") or 0) - 1
+    solara.Text(f"{num(summary.get('agents'), 0)} personnes simulées, {first}–{last}, "
+                f"{summary.get('replicates')} réplication(s), graine {summary.get('seed')}. "
+                f"Scénario de référence : {scenarios[0]}.", classes=["hg-note"])
+
+    dim_labels = {DIMENSIONS[d]: d for d in dims}
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "16px"}):
+        solara.Select("Dimension socio-économique", values=list(dim_labels),
+                      value=DIMENSIONS[by], on_value=lambda v: dimension.set(dim_labels[v]),
+                      style={"min-width": "300px"})
+        solara.Select("Indicateur", values=list(OUTCOMES.values()), value=OUTCOMES[metric.value],
+                      on_value=lambda v: metric.set(_key(OUTCOMES, v)),
+                      style={"min-width": "300px"})
+        solara.ToggleButtonsSingle(value=AGES[age.value], values=list(AGES.values()),
+                                   on_value=lambda v: age.set(_key(AGES, v)))
+        solara.ToggleButtonsSingle(value=SEXES[sex.value], values=list(SEXES.values()),
+                                   on_value=lambda v: sex.set(_key(SEXES, v)))
+
+    label = f"{OUTCOMES[metric.value]} {AGES[age.value]}, {SEXES[sex.value].lower()}"
+    if not has_data:
+        solara.Warning("Pas de résultat pour ce choix dans cette comparaison.")
+    else:
+        HtmlBlock(img_html(png, f"{label}, par {DIMENSIONS[by].lower()}, une série par "
+                                "scénario", "outcome-figure"))
+        header, rows = changes_table(table, scenarios, by)
+        HtmlBlock(html_table(header, rows, "changes-table",
+                             caption=f"{label} : niveau dans le scénario de référence et "
+                                     "variation appariée de chaque scénario (années)"))
+    header, rows = headline_rows(rec, summary, age.value)
+    HtmlBlock(html_table(header, rows, "headline-table",
+                         caption="Synthèse : écart d'espérance de vie entre les 5 % les plus "
+                                 "aisés et les 5 % les plus modestes, coûts et gains de santé"))
+    solara.Text(INTERVAL_NOTE + ". Décès, années de vie et QALY : totaux sur l'horizon pour la "
+                "région entière ; années de vie, QALY et coûts actualisés à 2,5 % par an "
+                "(HAS 2020).", classes=["hg-note"])
+
+
+def _key(mapping: dict, label: Any) -> Any:
+    return {v: k for k, v in mapping.items()}[label]
+
+
+@solara.component
+def LiveTab():
+    from .interventions import TYPES
+
+    kinds = {t.label_fr: t.name for t in TYPES}
+    default_kind = next((t.label_fr for t in TYPES if t.name == "smoking_cessation"),
+                        TYPES[0].label_fr)
+    kind = solara.use_reactive(default_kind)
+    mode = solara.use_reactive(MODES["targeted"])
+    budget = solara.use_reactive(20)
+    request, set_request = solara.use_state(None)
+
+    def work():
+        if request is None:
+            return None
+        k, m, b = request
+        out = run_live(kinds[k], _key(MODES, m), b)
+        out["label"] = f"{k}, {b} M€/an"
+        out["settings"] = request
+        return out
+
+    result = solara.use_thread(work, dependencies=[request], intrusive_cancel=False)
+    running = result.state == solara.ResultState.RUNNING
+
+    solara.Text(f"Petit modèle : {num(LIVE_AGENTS, 0)} personnes simulées en Occitanie sur "
+                f"{LIVE_YEARS} ans, sans intervention puis avec l'intervention choisie, avec la "
+                "même graine (nombres aléatoires communs). Résultats indicatifs : à cette "
+                "taille, l'aléa de la simulation est du même ordre que l'effet des "
+                "interventions ; les comparaisons enregistrées (plus grandes, répliquées) "
+                "font foi.", classes=["hg-note"])
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "16px"}):
+        solara.Select("Type d'intervention", values=list(kinds), value=kind,
+                      style={"min-width": "340px"})
+        solara.Select("Mode d'allocation", values=list(MODES.values()), value=mode,
+                      style={"min-width": "420px"})
+    with solara.Row(style={"align-items": "center", "gap": "16px"}):
+        with solara.Column(style={"min-width": "420px"}):
+            solara.SliderInt("Budget annuel (millions d'euros par an)", value=budget, min=0,
+                             max=100, step=1)
+        solara.Button("Lancer la simulation", color="primary", disabled=running,
+                      on_click=lambda: set_request((kind.value, mode.value, budget.value)))
+    if running:
+        solara.Text("Simulation en cours (quelques secondes)…")
+        solara.ProgressLinear(True)
+    elif result.state == solara.ResultState.ERROR:
+        solara.Error(f"La simulation a échoué : {_one_line(result.error)}")
+    elif result.value is not None:
+        LiveResult(result.value)
+
+
+def _one_line(e: BaseException | None) -> str:
+    text = str(e) if e is not None else ""
+    return text.splitlines()[0] if text.strip() else type(e).__name__
+
+
+@solara.component
+def LiveResult(result: dict):
+    png = solara.use_memo(lambda: live_figure(result["base_le"], result["int_le"],
+                                              result["label"]), [id(result)])
+    g = result["gaps"]
+    k, m, b = result["settings"]
+    solara.Text(f"Résultat pour : {k} ; {m} ; {b} M€/an. Espérance de vie du moment sur "
+                f"{result['window'][0]}–{result['window'][1]}.", classes=["hg-note"])
+    rows = []
+    for sex in ("M", "F"):
+        base, inter = g["base"][sex], g["int"][sex]
+        rows.append([SEXES[sex], num(base, 2), num(inter, 2), num(inter - base, 2, sign=True)])
+    HtmlBlock(html_table(
+        ["", "Sans intervention (années)", "Avec l'intervention (années)",
+         "Variation de l'écart (années)"], rows, "live-table",
+        caption="Écart d'espérance de vie à la naissance entre le quintile le plus aisé et le "
+                "plus modeste (Q5 − Q1)"))
+    solara.Text(f"Dépense effective : {num(result['cost_eur_per_year'] / 1e6, 2)} M€ par an en "
+                "moyenne. Une variation négative de l'écart signifie une réduction des "
+                "inégalités.", classes=["hg-note"])
+    HtmlBlock(img_html(png, "Espérance de vie à la naissance par quintile de niveau de vie, "
+                            "sans et avec l'intervention", "live-figure"))
+
+
+def _safe(fn):
+    """``fn`` for use_memo: returns the exception instead of raising it (shown as text)."""
+    def call():
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            return e
+    return call
+
+
+@solara.component
+def Page():
+    solara.Title("healthgap — tableau de bord")
+    solara.Style(STYLE)
+    tab = solara.use_reactive(0)
+    with solara.Column(style={"padding": "12px 24px", "max-width": "1200px"}):
+        solara.Markdown("## Inégalités sociales de santé en Occitanie — tableau de bord")
+        solara.Text("Microsimulation healthgap : espérance de vie selon la position sociale "
+                    "et effets des interventions.", classes=["hg-note"])
+        with solara.lab.Tabs(value=tab):
+            with solara.lab.Tab("Comparaisons enregistrées"):
+                ComparisonsTab()
+            with solara.lab.Tab("Modèle en direct"):
+                LiveTab()
+
+
+# ------------------------------------------------------------------ server
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket (a clear one-line error if the address cannot be used)."""
+    from .cli import UserError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise UserError(f"--host {host}: unknown address ({e.strerror})") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        raise UserError(f"--host {host} --port {port}: cannot listen there "
+                        f"({e.strerror or e}); choose another --port") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(db_url: str | None, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the dashboard on ``host:port`` until interrupted (Ctrl+C)."""
+    global _db_url
+    from .store import Store, resolve_url
+
+    with Store(db_url, create=False) as store:  # a database problem stops us here
+        shown = store.display_url
+    _db_url = resolve_url(db_url)
+    sock = _bind(host, port)
+
+    # settings of Solara read from the environment when its server modules are imported
+    os.environ["SOLARA_APP"] = __name__
+    os.environ.setdefault("SOLARA_SESSION_SECRET_KEY", secrets.token_hex(32))
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    import solara.server.settings as ss
+    import uvicorn
+
+    ss.telemetry.mixpanel_enable = False
+    ss.main.mode = "production"
+    ss.theme.show_banner = False
+    ss.theme.title = "healthgap — tableau de bord"
+    ss.session.secret_key = os.environ["SOLARA_SESSION_SECRET_KEY"]
+
+    shown_host = f"[{host}]" if ":" in host else host
+    print(f"Dashboard at http://{shown_host}:{port}/ (results from {shown}); Ctrl+C to stop",
+          file=sys.stderr, flush=True)
+    if not _is_loopback(host):
+        print(f"warning: --host {host} exposes the dashboard, without authentication, to "
+              "other machines", file=sys.stderr, flush=True)
+    config = uvicorn.Config("solara.server.starlette:app", log_level="warning",
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
