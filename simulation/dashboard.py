@@ -30,8 +30,10 @@ import os
 import secrets
 import socket
 import sys
+import textwrap
 import threading
 import tomllib
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,16 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import solara  # noqa: E402
-import solara.lab  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+try:
+    import solara
+    import solara.lab
+except ImportError:  # the "dashboard" extra is not installed: serve() says so in one line
+    solara = None
+
+#: ``solara.component``, or a no-op without Solara (the helpers stay importable).
+component = solara.component if solara is not None else (lambda f: f)
 
 BASELINE_FILE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 LIVE_AGENTS = 5000
@@ -256,23 +265,21 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
     """Levels by group (one series per scenario, with intervals) and, below, the paired
     changes from the baseline."""
     groups = group_order(by, table["group"])
-    labels = [group_label(by, g) for g in groups]
-    x = np.arange(len(groups), dtype=float)
     nominal = by in ("pcs", "education", "department")
-    fig = Figure(figsize=(10, 7.2), layout="constrained")
+    labels = [textwrap.fill(group_label(by, g), 16) for g in groups]
+    x = np.arange(len(groups), dtype=float)
+    fig = Figure(figsize=(11, 7.4), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     n = max(len(scenarios), 1)
-    width = 0.6 if nominal else 0.45
-    offsets = (np.arange(n) - (n - 1) / 2) * (width / n)
+    offsets = (np.arange(n) - (n - 1) / 2) * ((0.6 if nominal else 0.45) / n)
     colours = matplotlib.colormaps["tab10"].colors
     for i, name in enumerate(scenarios):
         d = table[table["scenario"] == name].set_index("group").reindex(groups)
         v = d["value"].to_numpy(float)
-        lo, hi = d["lo"].to_numpy(float), d["hi"].to_numpy(float)
-        err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
-        err = np.nan_to_num(err)
-        kw = {"color": colours[i % 10], "label": mpl_text(name), "capsize": 2,
-              "marker": "o" if i == 0 else "osD^v<>"[i % 7], "markersize": 5}
+        err = np.nan_to_num(np.vstack([np.clip(v - d["lo"].to_numpy(float), 0, None),
+                                       np.clip(d["hi"].to_numpy(float) - v, 0, None)]))
+        kw = {"color": colours[i % 10], "capsize": 2, "marker": "osD^v<>p"[i % 8],
+              "markersize": 5, "label": mpl_text(textwrap.fill(name, 30))}
         top.errorbar(x + offsets[i], v, yerr=err, linestyle="none" if nominal else "-",
                      linewidth=1.2, **kw)
         if i > 0:
@@ -280,21 +287,20 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
             derr = np.nan_to_num(np.vstack([
                 np.clip(dv - d["diff_lo"].to_numpy(float), 0, None),
                 np.clip(d["diff_hi"].to_numpy(float) - dv, 0, None)]))
+            kw.pop("label")
             bottom.errorbar(x + offsets[i], dv, yerr=derr, linestyle="none", **kw)
-    what = OUTCOMES[metric].lower()
     top.set_title(f"{OUTCOMES[metric]} {AGES.get(age, f'à {age} ans')} — {SEXES[sex].lower()}, "
                   f"par {DIMENSIONS[by][0].lower()}{DIMENSIONS[by][1:]}", fontsize=12)
     top.set_ylabel(f"{OUTCOMES[metric]} (années)")
     top.grid(axis="y", alpha=0.3)
-    top.legend(fontsize=8, loc="best", title="Scénario", title_fontsize=8)
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Scénario",
+               title_fontsize=9, frameon=False)
     bottom.axhline(0, color="black", linewidth=0.8)
-    bottom.set_ylabel("Écart au scénario\nde référence (années)")
-    bottom.set_title(f"Variation de l'{what} par rapport au scénario de référence "
-                     "(différence appariée, intervalle 2,5 %–97,5 %)", fontsize=10)
+    bottom.set_ylabel("Variation par rapport\nà la référence (années)")
+    bottom.set_title("Variation par rapport au scénario de référence (différence appariée ; "
+                     "barres : intervalle 2,5 %–97,5 %)", fontsize=10)
     bottom.grid(axis="y", alpha=0.3)
-    bottom.set_xticks(x, labels, rotation=0 if len(groups) <= 10 and not nominal else 35,
-                      ha="center" if len(groups) <= 10 and not nominal else "right",
-                      fontsize=8 if nominal else 9)
+    bottom.set_xticks(x, labels, fontsize=8 if nominal else 9)
     bottom.set_xlabel(AXIS_TITLES[by])
     if len(scenarios) < 2:
         bottom.text(0.5, 0.5, "Aucun scénario à comparer", ha="center", va="center",
@@ -303,28 +309,39 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
 
 
 def live_figure(base_le: pd.DataFrame, int_le: pd.DataFrame, label: str) -> bytes:
-    """Life expectancy at birth by income quintile, men and women, baseline and
-    intervention."""
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2, sharey=True)
+    """Life expectancy at birth by income quintile without and with the intervention (men,
+    women), and its change by quintile."""
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
     groups = [str(q) for q in range(1, 6)]
     x = np.arange(5)
-    for ax, sex in zip(axes, ("M", "F"), strict=True):
-        for j, (le, name) in enumerate(((base_le, "Sans intervention"), (int_le, label))):
-            d = le[(le["by"] == "income_quintile") & (le["sex"] == sex) & (le["age"] == 0)]
-            d = d.assign(group=d["group"].astype(str)).set_index("group").reindex(groups)
-            ax.bar(x + (j - 0.5) * 0.38, d["e"].to_numpy(float), width=0.38,
-                   label=mpl_text(name), color=("#9aa5b1", "#1f77b4")[j])
-        ax.set_title(SEXES[sex], fontsize=11)
+
+    def e0(le: pd.DataFrame, sex: str) -> np.ndarray:
+        d = le[(le["by"] == "income_quintile") & (le["sex"] == sex) & (le["age"] == 0)]
+        return d.assign(group=d["group"].astype(str)).set_index("group").reindex(
+            groups)["e"].to_numpy(float)
+
+    colours = {"M": "#1f77b4", "F": "#d62728"}
+    for sex in ("M", "F"):
+        b, i = e0(base_le, sex), e0(int_le, sex)
+        left.plot(x, b, color=colours[sex], linestyle="--", marker="o", markerfacecolor="white",
+                  label=f"{SEXES[sex]}, sans intervention")
+        left.plot(x, i, color=colours[sex], marker="o", label=f"{SEXES[sex]}, avec")
+        right.bar(x + (-0.2 if sex == "M" else 0.2), i - b, width=0.4, color=colours[sex],
+                  label=SEXES[sex])
+    left.set_title("Espérance de vie à la naissance par quintile de niveau de vie", fontsize=10)
+    left.set_ylabel("Années")
+    left.legend(fontsize=8, loc="best", ncols=2)
+    right.axhline(0, color="black", linewidth=0.8)
+    right.set_title(mpl_text(textwrap.fill(f"Variation due à l'intervention ({label})", 48)),
+                    fontsize=10)
+    right.set_ylabel("Années")
+    right.legend(fontsize=8)
+    for ax in (left, right):
         ax.set_xticks(x, [f"Q{g}" for g in groups])
-        ax.set_xlabel("Quintile de niveau de vie (Q1 = 20 % les plus modestes)", fontsize=9)
+        ax.set_xlabel("Quintile de niveau de vie (Q1 : 20 % les plus modestes)"
+                      if ax is left else "Quintile de niveau de vie", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("Espérance de vie à la naissance (années)", fontsize=9)
-    lo = min(np.nanmin(base_le[base_le["by"] == "income_quintile"]["e"].to_numpy(float)),
-             np.nanmin(int_le[int_le["by"] == "income_quintile"]["e"].to_numpy(float)))
-    if np.isfinite(lo):
-        axes[0].set_ylim(bottom=max(0.0, math.floor(lo) - 5))
-    axes[1].legend(fontsize=8, loc="lower right")
     return _png(fig)
 
 
@@ -340,7 +357,8 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], test_id: st
         cells = []
         for j, cell in enumerate(row):
             align = "left" if j == 0 and first_left else "right"
-            cells.append(f'<td style="text-align:{align}">{esc(cell)}</td>')
+            wrap = "normal" if j == 0 and first_left else "nowrap"
+            cells.append(f'<td style="text-align:{align};white-space:{wrap}">{esc(cell)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (f'<table class="hg-table" data-testid="{esc(test_id)}">{cap}<thead><tr>{th}</tr>'
@@ -380,7 +398,7 @@ def headline_rows(rec: pd.DataFrame, summary: dict[str, Any], age: int) -> tuple
             row.append("—" if i == 0 else change_text(r))
         e = extra.get(name)
         if i == 0 or e is None:
-            row += ["0" if i == 0 else "n.d.", "—", "—", "—"]
+            row += [num(0.0, 1) if i == 0 else "n.d.", "—", "—", "—"]
         else:
             row += [num((e.get("cost_eur_per_year") or 0) / 1e6, 1),
                     num(e.get("deaths_averted"), 0), num(e.get("life_years_gained"), 0),
@@ -396,6 +414,7 @@ STYLE = """
 .hg-table th { background: #f3f5f7; font-weight: 600; text-align: center; }
 .hg-table tbody tr:nth-child(even) { background: #fafbfc; }
 .hg-note { color: #555; font-size: 13px; }
+.hg-label { color: rgba(0, 0, 0, 0.6); font-size: 12px; }
 """
 
 
@@ -460,12 +479,12 @@ def run_live(kind: str, mode: str, budget_meur: float) -> dict[str, Any]:
 # ------------------------------------------------------------------ components
 
 
-@solara.component
+@component
 def HtmlBlock(content: str):
     solara.HTML(tag="div", unsafe_innerHTML=content)
 
 
-@solara.component
+@component
 def ComparisonsTab():
     refresh, set_refresh = solara.use_state(0)
     listing = solara.use_memo(_safe(list_comparisons), [refresh])
@@ -490,7 +509,7 @@ def ComparisonsTab():
     ComparisonView(listing[labels.index(current)]["id"])
 
 
-@solara.component
+@component
 def ComparisonView(cid: int):
     summary = solara.use_memo(_safe(lambda: load_summary(cid)), [cid])
     dimension = solara.use_reactive("income_vingtile")
@@ -525,14 +544,18 @@ def ComparisonView(cid: int):
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "16px"}):
         solara.Select("Dimension socio-économique", values=list(dim_labels),
                       value=DIMENSIONS[by], on_value=lambda v: dimension.set(dim_labels[v]),
-                      style={"min-width": "300px"})
+                      style={"min-width": "260px", "max-width": "330px"})
         solara.Select("Indicateur", values=list(OUTCOMES.values()), value=OUTCOMES[metric.value],
                       on_value=lambda v: metric.set(_key(OUTCOMES, v)),
-                      style={"min-width": "300px"})
-        solara.ToggleButtonsSingle(value=AGES[age.value], values=list(AGES.values()),
-                                   on_value=lambda v: age.set(_key(AGES, v)))
-        solara.ToggleButtonsSingle(value=SEXES[sex.value], values=list(SEXES.values()),
-                                   on_value=lambda v: sex.set(_key(SEXES, v)))
+                      style={"min-width": "260px", "max-width": "330px"})
+        with solara.Column(gap="2px"):
+            solara.Text("Âge", classes=["hg-label"])
+            solara.ToggleButtonsSingle(value=AGES[age.value], values=list(AGES.values()),
+                                       on_value=lambda v: age.set(_key(AGES, v)), dense=True)
+        with solara.Column(gap="2px"):
+            solara.Text("Sexe", classes=["hg-label"])
+            solara.ToggleButtonsSingle(value=SEXES[sex.value], values=list(SEXES.values()),
+                                       on_value=lambda v: sex.set(_key(SEXES, v)), dense=True)
 
     label = f"{OUTCOMES[metric.value]} {AGES[age.value]}, {SEXES[sex.value].lower()}"
     if not has_data:
@@ -557,7 +580,7 @@ def _key(mapping: dict, label: Any) -> Any:
     return {v: k for k, v in mapping.items()}[label]
 
 
-@solara.component
+@component
 def LiveTab():
     from .interventions import TYPES
 
@@ -593,9 +616,11 @@ def LiveTab():
         solara.Select("Mode d'allocation", values=list(MODES.values()), value=mode,
                       style={"min-width": "420px"})
     with solara.Row(style={"align-items": "center", "gap": "16px"}):
-        with solara.Column(style={"min-width": "420px"}):
-            solara.SliderInt("Budget annuel (millions d'euros par an)", value=budget, min=0,
-                             max=100, step=1)
+        with solara.Column(style={"min-width": "520px"}):
+            solara.SliderInt("Budget annuel", value=budget, min=0, max=100, step=1,
+                             tick_labels=False)
+        solara.Text(f"{budget.value} M€ par an", style={"min-width": "110px",
+                                                        "font-weight": "500"})
         solara.Button("Lancer la simulation", color="primary", disabled=running,
                       on_click=lambda: set_request((kind.value, mode.value, budget.value)))
     if running:
@@ -612,7 +637,7 @@ def _one_line(e: BaseException | None) -> str:
     return text.splitlines()[0] if text.strip() else type(e).__name__
 
 
-@solara.component
+@component
 def LiveResult(result: dict):
     png = solara.use_memo(lambda: live_figure(result["base_le"], result["int_le"],
                                               result["label"]), [id(result)])
@@ -646,13 +671,15 @@ def _safe(fn):
     return call
 
 
-@solara.component
+@component
 def Page():
     solara.Title("healthgap — tableau de bord")
     solara.Style(STYLE)
     tab = solara.use_reactive(0)
     with solara.Column(style={"padding": "12px 24px", "max-width": "1200px"}):
-        solara.Markdown("## Inégalités sociales de santé en Occitanie — tableau de bord")
+        solara.HTML(tag="h2", unsafe_innerHTML=esc(
+            "Inégalités sociales de santé en Occitanie — tableau de bord"),
+            style="font-weight: 500; margin: 8px 0 0 0")
         solara.Text("Microsimulation healthgap : espérance de vie selon la position sociale "
                     "et effets des interventions.", classes=["hg-note"])
         with solara.lab.Tabs(value=tab):
@@ -699,10 +726,13 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(db_url: str | None, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve the dashboard on ``host:port`` until interrupted (Ctrl+C)."""
     global _db_url
+    from .cli import UserError
     from .store import Store, resolve_url
 
     with Store(db_url, create=False) as store:  # a database problem stops us here
         shown = store.display_url
+    if solara is None:
+        raise UserError("the dashboard needs Solara: pip install -e \".[dashboard]\"")
     _db_url = resolve_url(db_url)
     sock = _bind(host, port)
 
@@ -719,6 +749,7 @@ def serve(db_url: str | None, host: str = "127.0.0.1", port: int = 8765) -> None
     ss.theme.title = "healthgap — tableau de bord"
     ss.session.secret_key = os.environ["SOLARA_SESSION_SECRET_KEY"]
 
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
     shown_host = f"[{host}]" if ":" in host else host
     print(f"Dashboard at http://{shown_host}:{port}/ (results from {shown}); Ctrl+C to stop",
           file=sys.stderr, flush=True)
@@ -726,7 +757,7 @@ def serve(db_url: str | None, host: str = "127.0.0.1", port: int = 8765) -> None
         print(f"warning: --host {host} exposes the dashboard, without authentication, to "
               "other machines", file=sys.stderr, flush=True)
     config = uvicorn.Config("solara.server.starlette:app", log_level="warning",
-                            access_log=False, lifespan="on")
+                            access_log=False, lifespan="on", timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
