@@ -263,7 +263,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(v: float | None, digits: int = 2) -> str:
+def _num(v: float | None, digits: int = 2) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
@@ -290,8 +290,8 @@ def format_comparison(summary: dict) -> str:
                 continue
             r = g.iloc[0]
             change = ("" if name == summary["baseline"] else
-                      f"{_fmt(r['diff'])} [{_fmt(r['diff_lo'])}, {_fmt(r['diff_hi'])}]")
-            cells += [_fmt(r["value"]), change]
+                      f"{_num(r['diff'])} [{_num(r['diff_lo'])}, {_num(r['diff_hi'])}]")
+            cells += [_num(r["value"]), change]
         lines.append(f"{name[:43]:<44}{cells[0]:>8}{cells[1]:>26}{cells[2]:>8}{cells[3]:>26}")
     lines += ["", f"{'scenario':<44}{'cost/yr':>10}{'deaths':>10}{'life-years':>12}"
               f"{'QALYs':>10}{'euros per':>12}{'gap cut per':>14}",
@@ -300,10 +300,10 @@ def format_comparison(summary: dict) -> str:
     for row in summary["summary"]:
         per = row.get("gap_reduction_per_meur_per_year_M")
         lines.append(
-            f"{row['scenario'][:43]:<44}{_fmt((row['cost_eur_per_year'] or 0) / 1e6, 1):>10}"
-            f"{_fmt(row['deaths_averted'], 0):>10}{_fmt(row['life_years_gained'], 0):>12}"
-            f"{_fmt(row['qalys_gained'], 0):>10}{_fmt(row['cost_per_life_year_eur'], 0):>12}"
-            f"{_fmt(per, 3):>14}")
+            f"{row['scenario'][:43]:<44}{_num((row['cost_eur_per_year'] or 0) / 1e6, 1):>10}"
+            f"{_num(row['deaths_averted'], 0):>10}{_num(row['life_years_gained'], 0):>12}"
+            f"{_num(row['qalys_gained'], 0):>10}{_num(row['cost_per_life_year_eur'], 0):>12}"
+            f"{_num(per, 3):>14}")
     lines += ["", "Totals over the horizon for the whole region; life-years, QALYs and costs "
               "discounted at 2.5% a year (HAS 2020). Gap cut per M euros: fall of the men's gap "
               "(years) per million euros spent a year."]

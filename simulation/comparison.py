@@ -142,8 +142,10 @@ def load_comparison(path: str | Path) -> ComparisonSpec:
     try:
         baseline = parse_scenario(with_run(base_raw), str(base_path))
     except ConfigError as e:
-        raise ConfigError(where, f"run.{e.key.split('.')[-1]}" if e.source == str(base_path)
-                          and e.key.split(".")[-1] in run else e.key, e.expected) from None
+        leaf = e.key.split(".")[-1]
+        if leaf in run and e.key == f"{run_keys[leaf]}.{leaf}":  # a bad [run] value
+            raise ConfigError(where, f"run.{leaf}", e.expected, e.got) from None
+        raise  # an error of the baseline file itself, named as such
     items = raw.get("scenarios", [])
     if not isinstance(items, list) or not items or not all(isinstance(x, dict) for x in items):
         raise ConfigError(where, "scenarios", "a non-empty array of tables ([[scenarios]])")
@@ -177,12 +179,15 @@ def load_comparison(path: str | Path) -> ComparisonSpec:
         if name in names:
             raise ConfigError(where, f"{path}.name", "a name not used by another scenario", name)
         names.add(name)
+        description = item.get("description", "")
+        if not isinstance(description, str):
+            raise ConfigError(where, f"{path}.description", "a string", description)
         sc_raw.setdefault("scenario", {})["name"] = name
-        sc_raw["scenario"]["description"] = item.get("description", "")
+        sc_raw["scenario"]["description"] = description
         try:
             sc = parse_scenario(with_run(sc_raw), where)
         except ConfigError as e:
-            raise ConfigError(where, f"{path}.{e.key}", e.expected) from None
+            raise ConfigError(where, f"{path}.{e.key}", e.expected, e.got) from None
         scenarios.append(sc)
     return ComparisonSpec(name=head["name"].strip(), description=head.get("description", ""),
                           question=head.get("question", ""), baseline=baseline,
@@ -303,7 +308,7 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -
         dly = tot.loc["life_years", "diff"]
         dq = tot.loc["qalys", "diff"]
         row = {"scenario": sc.name, "cost_eur_per_year": tot.loc["cost_eur_per_year", "value"],
-               "deaths_averted": -tot.loc["deaths", "diff"], "life_years_gained": dly,
+               "deaths_averted": -tot.loc["deaths", "diff"] + 0.0, "life_years_gained": dly,
                "qalys_gained": dq,
                "cost_per_life_year_eur": dcost / dly if dly and dly > 0 else None,
                "cost_per_qaly_eur": dcost / dq if dq and dq > 0 else None}
@@ -315,7 +320,7 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -
                 row[f"gap_e0_change_{sex}"] = change
                 per_year_meur = tot.loc["cost_eur_per_year", "value"] / 1e6
                 row[f"gap_reduction_per_meur_per_year_{sex}"] = (
-                    -change / per_year_meur if per_year_meur else None)
+                    -change / per_year_meur + 0.0 if per_year_meur else None)
         derived.append(row)
     return {"comparison": spec.name, "question": spec.question,
             "description": spec.description, "baseline": spec.baseline.name,

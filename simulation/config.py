@@ -57,7 +57,7 @@ class ConfigError(ValueError):
     """A user's mistake in a scenario or parameter file, reported as one line."""
 
     def __init__(self, source: str, key: str, expected: str, got: Any = None) -> None:
-        self.source, self.key, self.expected = source, key, expected
+        self.source, self.key, self.expected, self.got = source, key, expected, got
         msg = f"{source}: {key}: expected {expected}"
         if got is not None:
             msg += f", got {got!r}"
@@ -291,8 +291,11 @@ def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     overrides = _flatten(raw.get("parameters", {}), source=source)
     params = resolve_parameters(overrides, source)
     _check_parameters(params, source)
+    from .population import load_region
+
+    departments = load_region(data["region"]).codes
     interventions = tuple(
-        _parse_intervention(iv, f"interventions[{i}]", source, data["start_year"])
+        _parse_intervention(iv, f"interventions[{i}]", source, data["start_year"], departments)
         for i, iv in enumerate(raw.get("interventions", [])))
     seen: set[str] = set()
     for i, iv in enumerate(interventions):
@@ -327,8 +330,8 @@ def _number(table: dict, key: str, path: str, source: str, lo: float, hi: float,
     return v
 
 
-def _parse_intervention(t: dict[str, Any], path: str, source: str,
-                        start_year: int) -> Intervention:
+def _parse_intervention(t: dict[str, Any], path: str, source: str, start_year: int,
+                        departments: list[str]) -> Intervention:
     keys = {"type", "name", "start_year", "duration_years", "effect", "effect_source",
             "unit_cost_eur", "allocation"}
     for key in t:
@@ -359,14 +362,14 @@ def _parse_intervention(t: dict[str, Any], path: str, source: str,
         raise ConfigError(source, f"{path}.effect_source", "a string", effect_source)
     cost = _number(t, "unit_cost_eur", path, source, 0, 1e7, spec.unit_cost_eur,
                    "a non-negative cost in euros per person reached per year")
-    alloc = _parse_allocation(t.get("allocation", {}), f"{path}.allocation", source)
+    alloc = _parse_allocation(t.get("allocation", {}), f"{path}.allocation", source, departments)
     return Intervention(type=kind, name=name.strip(), start_year=int(start),
                         duration_years=None if duration is None else int(duration),
                         allocation=alloc, effect=float(effect), effect_source=effect_source,
                         unit_cost_eur=float(cost))
 
 
-def _parse_allocation(a: Any, path: str, source: str) -> Allocation:
+def _parse_allocation(a: Any, path: str, source: str, departments: list[str]) -> Allocation:
     if not isinstance(a, dict):
         raise ConfigError(source, path, "a table")
     keys = {"mode", "intensity", "budget_eur", "by", "max_rank", "groups", "gradient",
@@ -393,12 +396,11 @@ def _parse_allocation(a: Any, path: str, source: str) -> Allocation:
                 raise ConfigError(source, f"{path}.max_rank",
                                   "an income rank in [0, 1] (required when by = income_rank)")
         elif by in ("pcs", "education", "department"):
-            valid = {"pcs": PCS, "education": EDUCATION, "department": None}[by]
+            valid = {"pcs": PCS, "education": EDUCATION, "department": departments}[by]
             if (not isinstance(groups, list) or not groups
                     or not all(isinstance(g, str) for g in groups)
                     or (valid is not None and any(g not in valid for g in groups))):
-                expected = (f"a non-empty list among {', '.join(valid)}" if valid
-                            else "a non-empty list of department codes (e.g. \"48\")")
+                expected = f"a non-empty list among {', '.join(valid)}"
                 raise ConfigError(source, f"{path}.groups", expected, groups)
     elif mode == "proportionate":
         if gradient not in ("linear", "stepped"):

@@ -88,7 +88,8 @@ TYPES: tuple[InterventionType, ...] = (
         150.0, "assumption: about three psychologist sessions per young person per year"),
     InterventionType(
         "smoking_cessation", "Aide au sevrage tabagique", "Smoking cessation support",
-        "daily smokers aged 18 and over", 1.0,
+        "daily smokers aged 26 and over (the ages at which the model lets smokers quit)",
+        1.0,
         "relative increase of the yearly probability of quitting",
         "assumption: supported quit attempts roughly double success (pharmacotherapy RR "
         "1.5-2.2 in Cochrane reviews)", 300.0,
@@ -177,7 +178,9 @@ def need_tables(alloc: Allocation, departments: list[str]) -> dict[str, np.ndarr
     mids = (np.arange(20) + 0.5) / 20
     if alloc.mode == "targeted":
         if alloc.by == "income_rank":
-            v = (mids < (alloc.max_rank or 0.0)).astype(float)
+            # whole vingtiles below the limit; the limit itself is applied person by person
+            # (kernels and person_need), so that e.g. 0.124 reaches ranks below 0.124
+            v = ((mids - 0.025) < (alloc.max_rank or 0.0)).astype(float)
         elif alloc.by == "pcs":
             p = np.array([name in alloc.groups for name in PCS], dtype=float)
         elif alloc.by == "education":
@@ -194,15 +197,23 @@ def need_tables(alloc: Allocation, departments: list[str]) -> dict[str, np.ndarr
     return {"vingtile": v, "pcs": p, "education": e, "department": d, "zone": z}
 
 
-def pack(tables: dict[str, np.ndarray], k: float, effect: float) -> np.ndarray:
+def pack(tables: dict[str, np.ndarray], k: float, effect: float, max_rank: float) -> np.ndarray:
     """One row of the kernels' intervention array: need tables (k folded into the
-    vingtile table), then the effect size."""
+    vingtile table), the income-rank limit (people at or above it get nothing), then the
+    effect size."""
     return np.concatenate([tables["vingtile"] * k, tables["pcs"], tables["education"],
-                           tables["department"], tables["zone"], [effect]])
+                           tables["department"], tables["zone"], [max_rank, effect]])
 
 
 def row_length(n_departments: int) -> int:
-    return 20 + len(PCS) + len(EDUCATION) + n_departments + 2 + 1
+    return 20 + len(PCS) + len(EDUCATION) + n_departments + 2 + 2
+
+
+def rank_limit(alloc: Allocation) -> float:
+    """Income rank at or above which nobody is reached (2 = no limit)."""
+    if alloc.mode == "targeted" and alloc.by == "income_rank":
+        return float(alloc.max_rank or 0.0)
+    return 2.0
 
 
 def eligible_mask(kind: str, a: dict[str, np.ndarray], params: dict[str, Any]) -> np.ndarray:
@@ -219,16 +230,19 @@ def eligible_mask(kind: str, a: dict[str, np.ndarray], params: dict[str, Any]) -
     if kind == "youth_mental_health":
         return (age >= 11) & (age <= 25)
     if kind == "smoking_cessation":
-        return (a["smoking"] == 1) & (age >= 18)
+        return (a["smoking"] == 1) & (age >= 26)
     if kind == "healthier_housing":
         return a["nuisance"] == 1
     raise KeyError(kind)
 
 
-def person_need(tables: dict[str, np.ndarray], a: dict[str, np.ndarray]) -> np.ndarray:
+def person_need(tables: dict[str, np.ndarray], a: dict[str, np.ndarray],
+                max_rank: float = 2.0) -> np.ndarray:
     v = np.minimum((a["income_rank"] * 20).astype(np.int64), 19)
-    return (tables["vingtile"][v] * tables["pcs"][a["pcs"]] * tables["education"][a["education"]]
-            * tables["department"][a["department"]] * tables["zone"][(a["care"] >> 2) & 1])
+    need = (tables["vingtile"][v] * tables["pcs"][a["pcs"]]
+            * tables["education"][a["education"]] * tables["department"][a["department"]]
+            * tables["zone"][(a["care"] >> 2) & 1])
+    return np.where(a["income_rank"] < max_rank, need, 0.0)
 
 
 def solve_scale(need: np.ndarray, unit_cost: float, weight: float, budget: float) -> float:
@@ -242,7 +256,7 @@ def solve_scale(need: np.ndarray, unit_cost: float, weight: float, budget: float
     target = budget / (weight * unit_cost)  # number of full doses the budget buys
     n = s.size
     if target >= n:
-        return float(1.0 / s[0])
+        return float(np.nextafter(1.0 / s[0], np.inf))  # k * s[0] >= 1 despite rounding
     prefix = np.concatenate([[0.0], np.cumsum(s)])  # prefix[i] = sum(s[:i])
     idx = np.arange(n)
     spend_at_break = (n - idx) + prefix[:-1] / s  # spending at k = 1 / s[i], decreasing
@@ -272,7 +286,7 @@ def plan_year(interventions: tuple[Intervention, ...], year: int, a: dict[str, n
         tables = need_tables(iv.allocation, departments)
         mask = eligible_mask(iv.type, a, params)
         sub = {k: x[mask] for k, x in a.items()}
-        need = person_need(tables, sub)
+        need = person_need(tables, sub, rank_limit(iv.allocation))
         if iv.allocation.budget_eur is not None:
             k = solve_scale(need, iv.unit_cost_eur, weight, iv.allocation.budget_eur)
         else:
@@ -280,7 +294,7 @@ def plan_year(interventions: tuple[Intervention, ...], year: int, a: dict[str, n
         dose = np.minimum(1.0, k * need)
         costs[iv.name] = float(weight * iv.unit_cost_eur * dose.sum())
         reached[iv.name] = float(weight * (dose > 0).sum())
-        arr[TYPE_INDEX[iv.type]] = pack(tables, k, iv.effect)
+        arr[TYPE_INDEX[iv.type]] = pack(tables, k, iv.effect, rank_limit(iv.allocation))
     return YearPlan(arr, costs, reached)
 
 

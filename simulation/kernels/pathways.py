@@ -66,13 +66,14 @@ def norm_cdf(z: float) -> float:
 def effect_dose(iv, t, rank, pcs, education, department, zone) -> float:
     """Effect of intervention type ``t`` on one person: ``effect * min(1, k * need)``
     (0 when the type is not active this year). ``iv[t]`` holds the need tables by income
-    vingtile (with k folded in), PCS, diploma, department and priority zone, then the
-    effect size (:func:`simulation.interventions.pack`)."""
+    vingtile (with k folded in), PCS, diploma, department and priority zone, the income
+    rank from which nobody is reached, then the effect size
+    (:func:`simulation.interventions.pack`)."""
     ncol = iv.shape[1]
     eff = iv[t, ncol - 1]
-    if eff == 0.0:
+    if eff == 0.0 or rank >= iv[t, ncol - 2]:
         return 0.0
-    nd = ncol - 35
+    nd = ncol - 36
     v = min(np.int64(rank * np.float32(20.0)), 19)
     x = (iv[t, v] * iv[t, 20 + np.int64(pcs)] * iv[t, 27 + np.int64(education)]
          * iv[t, 32 + np.int64(department)] * iv[t, 32 + nd + np.int64(zone)])
@@ -196,7 +197,7 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
       retirement, and the year after giving birth (then the maternity flag is cleared).
 
     Interventions (``iv``, see :func:`effect_dose`): health literacy lowers smoking
-    initiation and adult obesity onset; cessation support raises quitting (18+);
+    initiation and adult obesity onset; cessation support raises quitting (26+, the ages of quitting);
     early-childhood prevention lowers childhood obesity onset (0-6) and the load added at
     0-5; youth mental health lowers stress (11-25); healthier housing remediates exposed
     homes. Counterfactuals (``eq``) replace the person's income rank and diploma by the
@@ -215,7 +216,10 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
             unemployed = employment[i] == UNEMPLOYED
             u1, u2, u3, u4 = uniform_quad(key, pid[i])
             zone = (care[i] >> 2) & 1
-            d_lit = effect_dose(iv, IV_LITERACY, income_rank[i], pcs[i], e, department[i], zone)
+            d_lit = 0.0
+            if a >= 16:
+                d_lit = effect_dose(iv, IV_LITERACY, income_rank[i], pcs[i], e, department[i],
+                                    zone)
             smk = smoking[i]
             rs, es, un_s = (REF_RANK, REF_EDUCATION, False) if eq[EQ_SMOKING] else (
                 r, e, unemployed)
@@ -319,8 +323,9 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
             rk, pc, ed, dp = income_rank[i], pcs[i], education[i], department[i]
             if r < css_contrib_max:
                 keep = ((1.0 - effect_dose(iv, IV_OUTREACH, rk, pc, ed, dp, zone))
-                        * (1.0 - effect_dose(iv, IV_AUTO_ENROL, rk, pc, ed, dp, zone))
-                        * (1.0 - effect_dose(iv, IV_LITERACY, rk, pc, ed, dp, zone)))
+                        * (1.0 - effect_dose(iv, IV_AUTO_ENROL, rk, pc, ed, dp, zone)))
+                if age[i] >= 16:
+                    keep *= 1.0 - effect_dose(iv, IV_LITERACY, rk, pc, ed, dp, zone)
                 if r < css_free_max:
                     ins = INS_CSS_FREE if u_take >= ntu_free * keep else (
                         INS_NONE if u_none < p_none_eligible else INS_PRIVATE)
