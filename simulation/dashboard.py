@@ -497,7 +497,9 @@ def ComparisonsTab():
         solara.Info("Aucune comparaison enregistrée dans la base de résultats. Lancez par "
                     "exemple « python run.py compare scenarios/default.toml », puis "
                     "actualisez.")
-        solara.Button("Actualiser", on_click=lambda: set_refresh(refresh + 1), outlined=True)
+        with solara.Row():
+            solara.Button("Actualiser", on_click=lambda: set_refresh(refresh + 1),
+                          outlined=True)
         return
     labels = [comparison_label(c) for c in listing]
     current = selected.value if selected.value in labels else labels[0]
