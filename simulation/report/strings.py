@@ -1,0 +1,893 @@
+"""Words and number formats of the report, in French and in English.
+
+Everything a reader sees that does not come from the store lives here: headings,
+explanations, labels of categories, and French renderings of the English texts of
+:data:`simulation.interventions.TYPES`. A French rendering is keyed by the English text it
+translates, so that when the code's text changes the report falls back to the new English
+text instead of showing a stale translation.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+LANGS = ("fr", "en")
+NNBSP = "\u202f"  # narrow no-break space: French thousands separator and before % and €
+MINUS = "\u2212"
+
+_NA = {"fr": "n.d.", "en": "n/a"}
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fmt_num(x: object, lang: str, digits: int = 1, signed: bool = False) -> str:
+    """A number the way the reader's language writes it: decimal comma and narrow spaces
+    between thousands in French, a true minus sign, '+' before positive values when
+    ``signed``; "n.d." (French) or "n/a" (English) when missing."""
+    if not _finite(x):
+        return _NA[lang]
+    x = float(x)
+    text = f"{abs(x):,.{digits}f}"
+    if lang == "fr":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", NNBSP)
+    if round(x, digits) == 0:
+        sign = ""
+    elif x < 0:
+        sign = MINUS
+    else:
+        sign = "+" if signed else ""
+    return sign + text
+
+
+def fmt_interval(lo: object, hi: object, lang: str, digits: int = 1,
+                 signed: bool = False) -> str:
+    """``[lo ; hi]`` in French, ``[lo, hi]`` in English."""
+    sep = NNBSP + "; " if lang == "fr" else ", "
+    return (f"[{fmt_num(lo, lang, digits, signed)}{sep}"
+            f"{fmt_num(hi, lang, digits, signed)}]")
+
+
+def fmt_pct(share: object, lang: str, digits: int = 0) -> str:
+    """A share (0.2) as a percentage ("20 %" in French, "20%" in English)."""
+    if not _finite(share):
+        return _NA[lang]
+    value = 100 * float(share)
+    if digits == 0 and abs(value - round(value)) > 1e-9:
+        digits = 1
+    return fmt_num(value, lang, digits) + (NNBSP + "%" if lang == "fr" else "%")
+
+
+def fmt_money(eur: object, lang: str) -> str:
+    """Euros: "20 M€" / "€20M" from a million up, else "12 345 €" / "€12,345"."""
+    if not _finite(eur):
+        return _NA[lang]
+    eur = float(eur)
+    if abs(eur) >= 1e6:
+        m = eur / 1e6
+        digits = 0 if abs(m - round(m)) < 5e-3 else (1 if abs(m) >= 10 else 2)
+        num = fmt_num(m, lang, digits)
+        return f"{num}{NNBSP}M€" if lang == "fr" else f"€{num}M".replace("€−", "−€")
+    num = fmt_num(eur, lang, 0)
+    return f"{num}{NNBSP}€" if lang == "fr" else f"€{num}".replace("€−", "−€")
+
+
+def fmt_count(x: object, lang: str) -> str:
+    """A count, rounded to a sensible number of figures (whole region, not exact)."""
+    if not _finite(x):
+        return _NA[lang]
+    x = float(x)
+    if abs(x) >= 100:
+        mag = 10 ** max(0, int(math.floor(math.log10(abs(x)))) - 2)
+        x = round(x / mag) * mag
+    return fmt_num(x, lang, 0)
+
+
+_MONTHS = {
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}
+
+
+def fmt_date(d: date | datetime | None, lang: str) -> str:
+    if d is None:
+        return _NA[lang]
+    month = _MONTHS[lang][d.month - 1]
+    return f"{d.day} {month} {d.year}" if lang == "fr" else f"{d.day} {month} {d.year}"
+
+
+def join_words(items: list[str], lang: str) -> str:
+    """"a, b et c" / "a, b and c"."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    last = " et " if lang == "fr" else " and "
+    return ", ".join(items[:-1]) + last + items[-1]
+
+
+# ------------------------------------------------------------------------ category labels
+
+SEX = {"fr": {"M": "Hommes", "F": "Femmes"}, "en": {"M": "Men", "F": "Women"}}
+
+PCS_LABELS = {
+    "fr": {"agriculteurs": "Agriculteurs exploitants",
+           "artisans_commercants": "Artisans, commerçants, chefs d'entreprise",
+           "cadres": "Cadres", "professions_intermediaires": "Professions intermédiaires",
+           "employes": "Employés", "ouvriers": "Ouvriers",
+           "inactifs": "Sans activité professionnelle"},
+    "en": {"agriculteurs": "Farmers", "artisans_commercants":
+           "Craftsmen, shopkeepers, business owners", "cadres": "Managers and professionals",
+           "professions_intermediaires": "Intermediate occupations",
+           "employes": "Clerical and service workers", "ouvriers": "Manual workers",
+           "inactifs": "Never employed"},
+}
+
+EDUCATION_LABELS = {
+    "fr": {"sans_diplome": "sans diplôme", "brevet": "brevet", "cap_bep": "CAP ou BEP",
+           "bac": "baccalauréat", "superieur": "diplôme du supérieur"},
+    "en": {"sans_diplome": "no diploma", "brevet": "lower secondary (brevet)",
+           "cap_bep": "vocational (CAP, BEP)", "bac": "baccalauréat",
+           "superieur": "higher education"},
+}
+
+#: Accented names of the departments of Occitanie (the data file spells them without).
+DEPARTMENT_NAMES = {
+    "09": "Ariège", "11": "Aude", "12": "Aveyron", "30": "Gard", "31": "Haute-Garonne",
+    "32": "Gers", "34": "Hérault", "46": "Lot", "48": "Lozère", "65": "Hautes-Pyrénées",
+    "66": "Pyrénées-Orientales", "81": "Tarn", "82": "Tarn-et-Garonne",
+}
+
+PATHWAY_LABELS = {
+    "fr": {"smoking": "le tabagisme", "obesity": "l'obésité",
+           "environment": "l'environnement du logement", "stress": "le stress psychosocial",
+           "care": "l'accès aux soins",
+           "disease": "la vulnérabilité aux maladies chroniques et leur gradient résiduel",
+           "mortality": "le gradient résiduel de mortalité"},
+    "en": {"smoking": "smoking", "obesity": "obesity",
+           "environment": "the home's environment", "stress": "psychosocial stress",
+           "care": "access to care",
+           "disease": "vulnerability to chronic disease and its residual gradient",
+           "mortality": "the residual gradient of mortality"},
+}
+
+GAP_LABELS = {
+    "fr": {"V20-V1": "5 % les plus aisés − 5 % les plus modestes (V20 − V1)",
+           "Q5-Q1": "20 % les plus aisés − 20 % les plus modestes (Q5 − Q1)",
+           "cadres-ouvriers": "cadres − ouvriers"},
+    "en": {"V20-V1": "richest 5% − poorest 5% (V20 − V1)",
+           "Q5-Q1": "richest 20% − poorest 20% (Q5 − Q1)",
+           "cadres-ouvriers": "managers − manual workers"},
+}
+GAP_SHORT = {
+    "fr": {"V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "cadres − ouvriers"},
+    "en": {"V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "managers − manual"},
+}
+
+# ------------------------------------------------ French renderings of interventions.TYPES
+
+#: English text of :data:`simulation.interventions.TYPES` -> French rendering.
+TYPE_TEXT_FR = {
+    "people eligible for the free or contributory CSS":
+        "les personnes éligibles à la CSS gratuite ou contributive",
+    "share of the eligible non-takers reached who take the CSS up":
+        "part des non-recourants éligibles atteints qui ouvrent leurs droits à la CSS",
+    "DREES (2018): 63% of people with an unclaimed entitlement obtain it after a "
+    "'rendez-vous des droits'; the commission's partner referral schemes report 19% of "
+    "appointments not kept (shared/seeds): 0.63 x 0.81":
+        "DREES (2018) : 63 % des personnes ayant un droit non réclamé l'obtiennent après un "
+        "« rendez-vous des droits » ; les dispositifs d'orientation des partenaires de la "
+        "commission signalent 19 % de rendez-vous non honorés : 0,63 × 0,81",
+    "assumption: about one hour of a social worker's time per person reached per year":
+        "hypothèse : environ une heure de travail social par personne atteinte et par an",
+    "share of the eligible non-takers enrolled":
+        "part des non-recourants éligibles inscrits d'office",
+    "assumption: automatic attribution from tax and benefit data reaches most of the "
+    "eligible; data mismatches leave about a tenth out":
+        "hypothèse : l'attribution automatique à partir des données fiscales et sociales "
+        "atteint la plupart des éligibles ; les erreurs d'appariement en laissent environ "
+        "un dixième de côté",
+    "assumption: administrative cost of data matching per eligible person per year":
+        "hypothèse : coût administratif de l'appariement des données par personne éligible "
+        "et par an",
+    "residents of the priority zones for access to care":
+        "les habitants des zones prioritaires pour l'accès aux soins",
+    "relative reduction of the probability of having no registered GP":
+        "réduction relative de la probabilité de ne pas avoir de médecin traitant",
+    "assumption: extra GP time (salaried doctors, health centres) halves the share of "
+    "residents without a medecin traitant":
+        "hypothèse : du temps médical supplémentaire (médecins salariés, centres de santé) "
+        "divise par deux la part des habitants sans médecin traitant",
+    "assumption: about one GP consultation (26.50 euros in 2023) per resident per year":
+        "hypothèse : environ une consultation de médecine générale (26,50 € en 2023) par "
+        "habitant et par an",
+    "people aged 16 and over": "les personnes de 16 ans et plus",
+    "relative reduction of the probability of forgoing care for cost":
+        "réduction relative de la probabilité de renoncer à des soins pour raisons "
+        "financières",
+    "assumption: forgone care for cost is mostly dental and optical (INSEE SRCV 2017); "
+    "lower co-payments halve it":
+        "hypothèse : le renoncement aux soins pour raisons financières concerne surtout le "
+        "dentaire et l'optique (INSEE, SRCV 2017) ; une baisse du reste à charge le divise "
+        "par deux",
+    "assumption: public cost per person covered per year":
+        "hypothèse : coût public par personne couverte et par an",
+    "children aged 0-6": "les enfants de 0 à 6 ans",
+    "relative reduction of childhood obesity onset and of the load accumulated at 0-5":
+        "réduction relative de l'apparition de l'obésité infantile et de l'usure accumulée "
+        "entre 0 et 5 ans",
+    "assumption: home visiting and early-education programmes reduce childhood obesity "
+    "and adversity by about a third in trials (orders of magnitude)":
+        "hypothèse : les visites à domicile et les programmes d'éducation précoce réduisent "
+        "d'environ un tiers l'obésité infantile et l'adversité dans les essais (ordres de "
+        "grandeur)",
+    "assumption: home visits by maternal and child protection services (PMI) per child "
+    "per year":
+        "hypothèse : visites à domicile de la protection maternelle et infantile (PMI), par "
+        "enfant et par an",
+    "young people aged 11-25": "les jeunes de 11 à 25 ans",
+    "relative reduction of high stress and of the onset of psychiatric conditions":
+        "réduction relative du stress élevé et de l'apparition de troubles psychiatriques",
+    "assumption: school and community mental-health programmes (orders of magnitude)":
+        "hypothèse : programmes de santé mentale à l'école et de proximité (ordres de "
+        "grandeur)",
+    "assumption: about three psychologist sessions per young person per year":
+        "hypothèse : environ trois séances de psychologue par jeune et par an",
+    "daily smokers aged 26 and over (the ages at which the model lets smokers quit)":
+        "les fumeurs quotidiens de 26 ans et plus (les âges auxquels le modèle permet "
+        "d'arrêter de fumer)",
+    "relative increase of the yearly probability of quitting":
+        "hausse relative de la probabilité annuelle d'arrêter de fumer",
+    "assumption: supported quit attempts roughly double success (pharmacotherapy RR "
+    "1.5-2.2 in Cochrane reviews)":
+        "hypothèse : une tentative d'arrêt accompagnée double à peu près les chances de "
+        "succès (risque relatif de 1,5 à 2,2 pour les traitements médicamenteux dans les "
+        "revues Cochrane)",
+    "assumption: substitutes and counselling per smoker per year":
+        "hypothèse : substituts nicotiniques et accompagnement, par fumeur et par an",
+    "people whose home is exposed to environmental nuisance":
+        "les personnes dont le logement est exposé à des nuisances environnementales",
+    "yearly probability that an exposed home is remediated":
+        "probabilité annuelle qu'un logement exposé soit assaini",
+    "assumption: renovation and greening programmes treat about a tenth of exposed homes "
+    "a year at full intensity":
+        "hypothèse : à pleine intensité, les programmes de rénovation et de végétalisation "
+        "traitent environ un dixième des logements exposés par an",
+    "assumption: cost per exposed person per year of renovation and greening":
+        "hypothèse : coût de rénovation et de végétalisation par personne exposée et par an",
+    "relative reduction of smoking initiation, adult obesity onset and CSS non-take-up":
+        "réduction relative de l'entrée dans le tabagisme, de l'apparition de l'obésité à "
+        "l'âge adulte et du non-recours à la CSS",
+    "assumption: health-literacy programmes have small effects on behaviours and "
+    "take-up":
+        "hypothèse : les programmes de littératie en santé ont de petits effets sur les "
+        "comportements et le recours aux droits",
+    "assumption: cost per person reached per year":
+        "hypothèse : coût par personne atteinte et par an",
+    "scenario file": "fichier du scénario",
+}
+
+
+_FR_SPACES = ((" :", "\u00a0:"), (" ;", NNBSP + ";"), (" ?", NNBSP + "?"), (" !", NNBSP + "!"),
+              ("« ", "«\u00a0"), (" »", "\u00a0»"), (" %", NNBSP + "%"), (" €", NNBSP + "€"))
+
+
+def typography(text: str, lang: str) -> str:
+    """French typography: no-break spaces before : ; ? ! % € and inside « »."""
+    if lang != "fr":
+        return text
+    for a, b in _FR_SPACES:
+        text = text.replace(a, b)
+    return text
+
+
+def translate(text: str, lang: str) -> tuple[str, bool]:
+    """(text in ``lang``, translated?) for an English text of the code; French falls back
+    to the English original when no rendering matches it exactly."""
+    if lang != "fr":
+        return text, True
+    if text in TYPE_TEXT_FR:
+        return typography(TYPE_TEXT_FR[text], lang), True
+    return text, False
+
+
+# ------------------------------------------------------------------------- report text
+
+T: dict[str, dict[str, Any]] = {
+    "fr": {
+        "html_lang": "fr",
+        "title_prefix": "Rapport de comparaison",
+        "report_no": "Comparaison n° {id}",
+        "saved_on": "enregistrée le {date}",
+        "meta_line": "{agents} personnes simulées (Occitanie), {replicates} réplication(s), "
+                     "années {first} à {last}",
+        "toc": "Sommaire",
+        "sec_key": "En bref",
+        "sec_question": "La question posée",
+        "sec_scenarios": "Les scénarios comparés",
+        "sec_results": "Résultats principaux",
+        "sec_figures": "Figures",
+        "sec_decomposition": "Par quelles voies passe l'écart ?",
+        "sec_calibration": "Le modèle reproduit-il les écarts observés ?",
+        "sec_uncertainty": "Quelle confiance accorder à ces chiffres ?",
+        "sec_sources": "Hypothèses et sources",
+        "sec_version": "Version du modèle et identifiants",
+        "sec_annex": "Annexe : paramètres et données du modèle",
+        "annex_params": "Tous les paramètres du modèle",
+        "src_see_annex": "L'annexe donne la valeur, l'unité et la source de chacun des "
+                         "paramètres du modèle, et la source de chaque fichier de données.",
+        "small_population": "Attention : population simulée réduite ({agents} personnes, soit "
+                            "environ {per_vingtile} par vingtile de niveau de vie). Les chiffres "
+                            "par vingtile et par catégorie sont très incertains ; ce rapport "
+                            "illustre la méthode plus qu'il n'éclaire une décision. Les "
+                            "comparaisons du modèle utilisent d'ordinaire 100 000 personnes "
+                            "ou plus.",
+        "single_replicate": "Cette comparaison ne compte qu'une seule réplication : les "
+                            "intervalles d'incertitude ne sont pas disponibles. Relancer la "
+                            "comparaison avec plusieurs réplications (option --replicates) "
+                            "pour les obtenir.",
+        "few_replicates": "Avec {n} réplications seulement, les intervalles sont grossiers "
+                          "(ils sont proches du plus petit et du plus grand des {n} résultats).",
+        "key_baseline": "Sans intervention (scénario de référence « {name} »), l'espérance de "
+                        "vie à la naissance des 5 % les plus aisés dépasse celle des 5 % les "
+                        "plus modestes de {m} ans chez les hommes et de {f} ans chez les "
+                        "femmes ; entre cadres et ouvriers, l'écart est de {cm} ans chez les "
+                        "hommes et de {cf} ans chez les femmes (espérance de vie du moment "
+                        "calculée sur les années {first} à {last} de la simulation).",
+        "key_scenario": "« {name} » : l'écart V20 − V1 à la naissance varie de {m} chez les "
+                        "hommes {mi} et de {f} chez les femmes {fi}{cost}. {verdict}",
+        "key_cost": " ; coût : {cost} par an",
+        "key_cf": " ; scénario contrefactuel, sans coût",
+        "key_reading": "Une variation négative signifie que l'écart se réduit. Quand "
+                       "l'intervalle exclut zéro, la variation ne tient pas au hasard de la "
+                       "simulation ; elle dépend en revanche des hypothèses (voir « Quelle "
+                       "confiance accorder à ces chiffres ? »).",
+        "verdict_both": "L'intervalle exclut zéro pour les deux sexes.",
+        "verdict_M": "L'intervalle exclut zéro chez les hommes seulement.",
+        "verdict_F": "L'intervalle exclut zéro chez les femmes seulement.",
+        "verdict_none": "L'intervalle contient zéro pour les deux sexes : pas d'effet établi.",
+        "verdict_na": "Intervalles non disponibles (une seule réplication).",
+        "years_n": "{n} an",
+        "years_n_plural": "{n} ans",
+        "months": "environ {n} mois",
+        "question_none": "La comparaison ne formule pas de question.",
+        "description": "Description donnée par les auteurs : ",
+        "baseline_tag": "Référence",
+        "scenario_tag": "Scénario",
+        "no_intervention": "Aucune intervention : la situation actuelle, prolongée.",
+        "definition_missing": "La définition de ce scénario n'est pas disponible dans la "
+                              "base.",
+        "who": "Pour qui",
+        "rule": "Répartition",
+        "budget": "Budget",
+        "when": "Quand",
+        "effect": "Effet supposé",
+        "unit_cost": "Coût unitaire",
+        "reached": "Personnes atteintes",
+        "source": "source",
+        "source_en": "source (citée en anglais)",
+        "mode_universal": "universelle : la même intensité pour toutes les personnes "
+                          "éligibles",
+        "mode_targeted_income": "ciblée : réservée aux {pct} les plus modestes (rang de "
+                                "niveau de vie inférieur à {rank})",
+        "mode_targeted_pcs": "ciblée sur les catégories socioprofessionnelles : {groups}",
+        "mode_targeted_education": "ciblée selon le diplôme : {groups}",
+        "mode_targeted_department": "ciblée sur les départements : {groups}",
+        "mode_targeted_zone": "ciblée sur les zones prioritaires pour l'accès aux soins "
+                              "({share} de la population)",
+        "mode_prop_linear": "proportionnée : offerte à toutes les personnes éligibles, avec "
+                            "une intensité qui décroît régulièrement avec le niveau de vie ; "
+                            "les plus aisés reçoivent {min} de l'intensité offerte aux plus "
+                            "modestes",
+        "mode_prop_stepped": "proportionnée par paliers : intensité relative par quintile de "
+                             "niveau de vie, du plus modeste au plus aisé : {steps}",
+        "budget_text": "{money} par an, répartis selon cette règle",
+        "intensity_text": "pas de budget fixé ; intensité {pct} de la dose complète",
+        "when_open": "à partir de {start}, jusqu'à la fin de la simulation ({end})",
+        "when_duration": "de {start} à {end}",
+        "effect_text": "{value} : {unit}",
+        "unit_cost_text": "{money} par personne et par an (dose complète)",
+        "reached_text": "environ {n} personnes par an en moyenne, pour un coût moyen de {cost} "
+                        "par an, soit {per} par personne atteinte",
+        "reached_none": "aucune personne atteinte pendant la simulation",
+        "counterfactual": "Scénario contrefactuel (ce n'est pas une intervention réelle) : "
+                          "chacun a {pathways} du groupe de référence (niveau de vie au milieu "
+                          "du cinquième le plus aisé, diplôme du supérieur), tout le reste "
+                          "inchangé.",
+        "params_changed": "Paramètres modifiés par rapport à la référence : {list}.",
+        "tbl_gap_caption": "Écart d'espérance de vie (années) entre groupes sociaux, par "
+                           "scénario",
+        "tbl_hle_caption": "Écart d'espérance de vie sans incapacité (années), par scénario",
+        "tbl_cost_caption": "Coûts, gains de santé et efficacité, par scénario",
+        "tbl_extra_caption": "Indicateurs complémentaires (espérance de vie à la naissance)",
+        "col_scenario": "Scénario",
+        "col_birth": "à la naissance",
+        "col_35": "à 35 ans",
+        "col_cost_year": "Coût par an",
+        "col_deaths": "Décès évités",
+        "col_ly": "Années de vie gagnées",
+        "col_qaly": "QALY gagnées",
+        "col_cost_qaly": "Coût par QALY gagnée",
+        "col_per_meur": "Réduction de l'écart V20 − V1 par million d'euros annuel "
+                        "(années)",
+        "col_sii": "Indice de pente des inégalités (SII, années)",
+        "baseline_row": "{value} {interval}",
+        "change_vs_baseline": "variation",
+        "tbl_gap_note": "Pour la référence : l'écart (moyenne des réplications) et, entre "
+                        "crochets, son intervalle à 95 %. Pour chaque scénario : l'écart, puis "
+                        "sa variation par rapport à la référence (scénario − référence, "
+                        "calculée réplication par réplication) et l'intervalle à 95 % de cette "
+                        "variation. Une variation négative signifie que l'écart se réduit. "
+                        "L'espérance de vie est celle « du moment », calculée sur les années "
+                        "{first} à {last} de la simulation.",
+        "tbl_cost_note": "Coûts de l'intervention en euros courants pour toute la région. "
+                         "Décès évités, années de vie et QALY (années de vie pondérées par la "
+                         "qualité de vie, une année avec incapacité comptant {util}) sont "
+                         "cumulés sur les {years} ans simulés, pour toute la population de la "
+                         "région ; années de vie, QALY et coûts cumulés sont actualisés à "
+                         "{rate} par an. Intervalles à 95 % entre crochets. « Réduction par "
+                         "million d'euros » : baisse de l'écart V20 − V1 à la naissance "
+                         "divisée par le coût annuel en millions d'euros (positive = l'écart "
+                         "se réduit).",
+        "no_interval": "intervalle non disponible",
+        "not_applicable": "sans objet",
+        "fig_vingtile_title": "Espérance de vie à la naissance selon le niveau de vie",
+        "fig_vingtile_caption": "Espérance de vie à la naissance par vingtile de niveau de "
+                                "vie (1 = les 5 % les plus modestes, 20 = les 5 % les plus "
+                                "aisés), pour chaque scénario (moyenne des réplications ; "
+                                "bande grise : intervalle à 95 % de la référence). En "
+                                "pointillés : la courbe observée par l'INSEE pour la France "
+                                "entière en 2012-2016.",
+        "fig_vingtile_read": "Lecture : chaque point est l'espérance de vie d'un vingtile ; "
+                             "plus la courbe monte de gauche à droite, plus l'écart social "
+                             "est grand. Des courbes confondues signifient que le scénario "
+                             "change peu l'espérance de vie à cette échelle.",
+        "fig_time_title": "Évolution de l'écart au fil des années",
+        "fig_time_caption": "En haut : écart d'espérance de vie à la naissance entre les 20 % "
+                            "les plus aisés et les 20 % les plus modestes (Q5 − Q1), "
+                            "calculé sur une fenêtre glissante de {w} ans (l'année indiquée "
+                            "est la dernière de la fenêtre), moyenne des réplications. En "
+                            "bas : variation de cet écart par rapport à la référence (calculée "
+                            "réplication par réplication).",
+        "fig_time_read": "Lecture : l'écart Q5 − Q1 est plus stable d'une année à l'autre "
+                         "que l'écart V20 − V1. Une courbe du bas sous zéro signifie que le "
+                         "scénario réduit l'écart cette année-là.",
+        "fig_time_short": "La simulation compte moins de deux années : l'évolution dans le "
+                          "temps ne peut pas être tracée.",
+        "fig_pcs_title": "Espérance de vie à 35 ans selon la catégorie socioprofessionnelle",
+        "fig_pcs_caption": "Espérance de vie à 35 ans par catégorie socioprofessionnelle "
+                           "(PCS ; les retraités gardent leur dernière catégorie), pour chaque "
+                           "scénario : moyenne des réplications et intervalle à 95 %.",
+        "fig_pcs_read": "Lecture : chaque ligne est une catégorie ; plus les points sont à "
+                        "droite, plus l'espérance de vie est longue.",
+        "fig_plane_title": "Équité et efficacité",
+        "fig_plane_caption": "Plan équité-efficacité : en abscisse, les QALY gagnées sur {years} "
+                             "ans dans toute la région (efficacité) ; en ordonnée, la "
+                             "réduction de l'écart V20 − V1 d'espérance de vie à la naissance "
+                             "(équité). Un point par scénario, avec ses intervalles à 95 %.",
+        "fig_plane_read": "Lecture : les meilleurs scénarios sont en haut à droite (plus de "
+                          "santé et moins d'inégalités). Un point sous la ligne horizontale "
+                          "creuse l'écart.",
+        "fig_decomp_title": "Décomposition de l'écart par voie",
+        "fig_decomp_caption": "Réduction de l'écart V20 − V1 d'espérance de vie à la naissance "
+                              "quand une voie est égalisée au niveau du groupe de référence "
+                              "(moyenne des réplications et intervalle à 95 %).",
+        "fig_decomp_read": "Lecture : plus la barre est longue, plus la part de l'écart qui "
+                           "passe par cette voie est grande dans le modèle. Les voies "
+                           "interagissent : la somme des barres n'est pas égale à l'effet de "
+                           "toutes les voies ensemble.",
+        "decomp_none": "Cette comparaison ne contient pas de scénario contrefactuel : elle ne "
+                       "permet pas de décomposer l'écart par voie. Pour cela, lancer la "
+                       "comparaison prévue à cet effet : python run.py compare "
+                       "scenarios/decompose_gap.toml, puis python run.py report.",
+        "decomp_table_caption": "Réduction de l'écart V20 − V1 à la naissance, par voie "
+                                "égalisée",
+        "col_pathways": "Voies égalisées",
+        "col_reduction": "Réduction de l'écart (années)",
+        "col_share": "Part de l'écart de référence",
+        "fig_calib_title": "Écarts simulés et observés",
+        "fig_calib_caption": "Espérance de vie à la naissance, à 60 ans et à 65 ans par "
+                             "vingtile de niveau de vie : scénario de référence simulé "
+                             "(Occitanie, années {first} à {last}, moyenne des réplications, "
+                             "bande : intervalle à 95 %) et valeurs observées par l'INSEE "
+                             "(France entière, 2012-2016, pointillés).",
+        "fig_calib_read": "Lecture : plus les courbes simulées suivent les pointillés, mieux "
+                          "le modèle reproduit le gradient social observé. L'INSEE mesure la "
+                          "France entière ; le modèle simule l'Occitanie.",
+        "unc_p1": "Les intervalles donnés entre crochets sont les percentiles 2,5 % et 97,5 % "
+                  "des résultats des {n} réplications. Chaque réplication rejoue la même "
+                  "population avec d'autres tirages au hasard (naissances, maladies, décès…). "
+                  "Le scénario et la référence d'une même réplication partagent les mêmes "
+                  "tirages (« nombres aléatoires communs ») : leur différence mesure l'effet "
+                  "du scénario et non le hasard, c'est pourquoi les variations sont calculées "
+                  "réplication par réplication.",
+        "unc_p2": "Ces intervalles ne reflètent que le hasard de la simulation. Ils ne "
+                  "tiennent pas compte de l'incertitude sur les paramètres (effet des "
+                  "interventions, risques relatifs, coûts), ni de celle sur la structure du "
+                  "modèle. Sur les {total} paramètres du modèle, {assumed} sont des "
+                  "hypothèses, {calibrated} sont calibrés sur des données observées et "
+                  "{sourced} viennent directement d'une source publiée (voir l'annexe). Les "
+                  "effets des interventions sont pour la plupart des ordres de grandeur : un "
+                  "résultat dont l'intervalle exclut zéro n'est pas pour autant certain.",
+        "unc_p3": "Ordres de grandeur utiles : avec {agents} personnes simulées, un vingtile "
+                  "compte environ {per_vingtile} personnes ; l'espérance de vie d'un vingtile "
+                  "varie alors nettement d'une réplication à l'autre. Les écarts entre "
+                  "quintiles (Q5 − Q1) et entre catégories sont plus stables que l'écart "
+                  "entre vingtiles extrêmes.",
+        "src_interventions": "Interventions : effets et coûts retenus",
+        "col_intervention": "Intervention",
+        "col_effect": "Effet",
+        "col_effect_source": "Source de l'effet",
+        "col_cost": "Coût unitaire",
+        "col_cost_source": "Source du coût",
+        "src_none": "Aucune intervention dans cette comparaison.",
+        "src_model": "Principales sources de données du modèle",
+        "src_model_intro": "Le modèle simule, année par année et personne par personne, la "
+                           "population de l'Occitanie : âge, sexe, département, niveau de "
+                           "vie, diplôme, catégorie socioprofessionnelle, expositions (tabac, "
+                           "obésité, environnement du logement, stress), accès aux soins "
+                           "(complémentaire santé et CSS, médecin traitant, renoncement aux "
+                           "soins), maladies chroniques, incapacité et décès. Ses données "
+                           "viennent principalement de :",
+        "src_producers": [
+            "INSEE : population de l'Occitanie par département, âge et sexe (recensement, "
+            "populations légales), niveaux de vie, catégories socioprofessionnelles "
+            "(enquête Emploi, recensement), espérance de vie par vingtile de niveau de vie "
+            "2012-2016 (cible de calibrage), renoncement aux soins (SRCV) ;",
+            "INED : tables de mortalité du moment de la France par âge (quotients de "
+            "mortalité 2012-2016) ;",
+            "DREES : maladies chroniques par niveau de vie et par âge (EDP-Santé 2016-2017), "
+            "non-recours à la CSS, obésité des enfants, densité médicale ;",
+            "Santé publique France : tabagisme par diplôme, revenu et situation d'emploi "
+            "(Baromètre santé 2020 et 2022) ;",
+            "IRDES et DREES : absence de complémentaire santé (enquêtes ESPS et EHIS) ; "
+            "enquête ObÉpi : obésité des adultes ;",
+            "Haute Autorité de santé : taux d'actualisation des évaluations économiques ;",
+            "ARS Occitanie : population des zones prioritaires pour l'accès aux soins.",
+        ],
+        "src_files": "Fichiers de données livrés avec le modèle (source citée en tête de "
+                     "chaque fichier, en anglais)",
+        "col_file": "Fichier",
+        "col_source": "Source",
+        "ver_model": "Version du modèle",
+        "ver_runs": "Version du code qui a produit les simulations",
+        "ver_report": "Version du code qui a écrit ce rapport",
+        "ver_commit": "Révision git des simulations",
+        "ver_seed": "Graine aléatoire",
+        "ver_window": "Période des tables de mortalité",
+        "ver_agents": "Personnes simulées",
+        "ver_horizon": "Horizon",
+        "ver_comparison": "Identifiant de la comparaison",
+        "ver_mismatch": "Ces simulations ont été produites par une autre version du code que "
+                        "celle qui écrit ce rapport (le modèle ou le rapport a changé depuis) ; "
+                        "les chiffres sont ceux enregistrés dans la base.",
+        "ver_run_ids": "Identifiants des simulations (une par réplication)",
+        "ver_reproduce": "Pour reproduire ce rapport : python run.py report --comparison {id} "
+                         "--lang fr (avec la même base de données).",
+        "col_runs": "Simulations (réplications 0, 1, …)",
+        "annex_intro": "Valeurs utilisées par le scénario de référence, avec leur unité et "
+                       "leur source (citées en anglais, comme dans le fichier "
+                       "simulation/data/parameters.toml). « assumption » signale une "
+                       "hypothèse, « calibrated » un paramètre ajusté pour reproduire des "
+                       "données observées.",
+        "col_param": "Paramètre",
+        "col_value": "Valeur",
+        "col_unit": "Unité",
+        "years_unit": "années",
+        "generated_by": "Rapport produit par healthgap {version} à partir de la base de "
+                        "résultats ; chaque nombre vient de la base ou d'une source citée.",
+        # figure labels
+        "ax_vingtile": "Vingtile de niveau de vie (1 = 5 % les plus modestes, 20 = 5 % les "
+                       "plus aisés)",
+        "ax_e0": "Espérance de vie à la naissance (années)",
+        "ax_e60": "Espérance de vie à 60 ans (années)",
+        "ax_e65": "Espérance de vie à 65 ans (années)",
+        "ax_e35": "Espérance de vie à 35 ans (années)",
+        "ax_year": "Année (fin de la fenêtre de {w} ans)",
+        "ax_gap": "Écart Q5 − Q1 (années)",
+        "ax_gap_change": "Variation de l'écart (années)",
+        "ax_qaly": "QALY gagnées sur {years} ans (milliers)",
+        "ax_qaly_units": "QALY gagnées sur {years} ans",
+        "ax_reduction": "Réduction de l'écart V20 − V1 (années)",
+        "ax_decomp": "Réduction de l'écart V20 − V1 à la naissance (années)",
+        "insee": "INSEE, France 2012-2016 (observé)",
+        "simulated": "Simulé (référence)",
+        "interval_95": "intervalle à 95 %",
+        "fig_alt": "Figure : {title}",
+        "fig_files": "Figures également disponibles en PNG et SVG dans le dossier figures/.",
+    },
+    "en": {
+        "html_lang": "en",
+        "title_prefix": "Comparison report",
+        "report_no": "Comparison no. {id}",
+        "saved_on": "stored on {date}",
+        "meta_line": "{agents} people simulated (Occitanie), {replicates} replicate(s), "
+                     "years {first} to {last}",
+        "toc": "Contents",
+        "sec_key": "In short",
+        "sec_question": "The question",
+        "sec_scenarios": "The scenarios compared",
+        "sec_results": "Main results",
+        "sec_figures": "Figures",
+        "sec_decomposition": "Which pathways carry the gap?",
+        "sec_calibration": "Does the model reproduce the observed gaps?",
+        "sec_uncertainty": "How far can these figures be trusted?",
+        "sec_sources": "Assumptions and sources",
+        "sec_version": "Model version and identifiers",
+        "sec_annex": "Appendix: the model's parameters and data",
+        "annex_params": "Every parameter of the model",
+        "src_see_annex": "The appendix gives the value, unit and source of each of the "
+                         "model's parameters, and the source of each data file.",
+        "small_population": "Caution: small simulated population ({agents} people, about "
+                            "{per_vingtile} per income vingtile). Figures by vingtile and by "
+                            "category are very uncertain; this report illustrates the method "
+                            "rather than informs a decision. The model's comparisons usually "
+                            "simulate 100,000 people or more.",
+        "single_replicate": "This comparison has a single replicate: uncertainty intervals "
+                            "are not available. Run the comparison again with several "
+                            "replicates (option --replicates) to get them.",
+        "few_replicates": "With only {n} replicates the intervals are rough (close to the "
+                          "smallest and the largest of the {n} results).",
+        "key_baseline": "Without intervention (baseline scenario \u201c{name}\u201d), life "
+                        "expectancy at birth of the richest 5% exceeds that of the poorest 5% "
+                        "by {m} years for men and {f} years for women; between managers and "
+                        "manual workers the gap is {cm} years for men and {cf} years for "
+                        "women (period life expectancy over years {first} to {last} of the "
+                        "simulation).",
+        "key_scenario": "\u201c{name}\u201d: the V20 − V1 gap at birth changes by {m} for "
+                        "men {mi} and by {f} for women {fi}{cost}. {verdict}",
+        "key_cost": "; cost: {cost} a year",
+        "key_cf": "; counterfactual scenario, no cost",
+        "key_reading": "A negative change means the gap narrows. When the interval excludes "
+                       "zero, the change is not due to the simulation's chance; it does depend "
+                       "on the assumptions (see \u201cHow far can these figures be "
+                       "trusted?\u201d).",
+        "verdict_both": "The interval excludes zero for both sexes.",
+        "verdict_M": "The interval excludes zero for men only.",
+        "verdict_F": "The interval excludes zero for women only.",
+        "verdict_none": "The interval includes zero for both sexes: no established effect.",
+        "verdict_na": "Intervals not available (single replicate).",
+        "years_n": "{n} year",
+        "years_n_plural": "{n} years",
+        "months": "about {n} months",
+        "question_none": "The comparison states no question.",
+        "description": "Description given by the authors: ",
+        "baseline_tag": "Baseline",
+        "scenario_tag": "Scenario",
+        "no_intervention": "No intervention: the current situation, continued.",
+        "definition_missing": "This scenario's definition is not available in the database.",
+        "who": "For whom",
+        "rule": "Allocation",
+        "budget": "Budget",
+        "when": "When",
+        "effect": "Assumed effect",
+        "unit_cost": "Unit cost",
+        "reached": "People reached",
+        "source": "source",
+        "source_en": "source",
+        "mode_universal": "universal: the same intensity for everyone eligible",
+        "mode_targeted_income": "targeted: only the poorest {pct} (income rank below {rank})",
+        "mode_targeted_pcs": "targeted on the socio-professional categories: {groups}",
+        "mode_targeted_education": "targeted by diploma: {groups}",
+        "mode_targeted_department": "targeted on the departments: {groups}",
+        "mode_targeted_zone": "targeted on the priority zones for access to care ({share} of "
+                              "the population)",
+        "mode_prop_linear": "proportionate: offered to everyone eligible, with an intensity "
+                            "that falls steadily with the standard of living; the richest "
+                            "receive {min} of the intensity offered to the poorest",
+        "mode_prop_stepped": "proportionate in steps: relative intensity by income quintile, "
+                             "poorest first: {steps}",
+        "budget_text": "{money} a year, allocated by this rule",
+        "intensity_text": "no budget set; intensity {pct} of the full dose",
+        "when_open": "from {start} to the end of the simulation ({end})",
+        "when_duration": "from {start} to {end}",
+        "effect_text": "{value}: {unit}",
+        "unit_cost_text": "{money} per person per year (full dose)",
+        "reached_text": "about {n} people a year on average, at an average cost of {cost} a "
+                        "year, i.e. {per} per person reached",
+        "reached_none": "nobody reached during the simulation",
+        "counterfactual": "Counterfactual scenario (not a real intervention): everyone has "
+                          "the {pathways} of the reference group (standard of living in the "
+                          "middle of the richest fifth, higher-education diploma), all else "
+                          "unchanged.",
+        "params_changed": "Parameters changed from the baseline: {list}.",
+        "tbl_gap_caption": "Gap in life expectancy (years) between social groups, by scenario",
+        "tbl_hle_caption": "Gap in healthy (disability-free) life expectancy (years), by "
+                           "scenario",
+        "tbl_cost_caption": "Costs, health gains and efficiency, by scenario",
+        "tbl_extra_caption": "Further indicators (life expectancy at birth)",
+        "col_scenario": "Scenario",
+        "col_birth": "at birth",
+        "col_35": "at 35",
+        "col_cost_year": "Cost a year",
+        "col_deaths": "Deaths averted",
+        "col_ly": "Life-years gained",
+        "col_qaly": "QALYs gained",
+        "col_cost_qaly": "Cost per QALY gained",
+        "col_per_meur": "Reduction of the V20 − V1 gap per million euros a year (years)",
+        "col_sii": "Slope index of inequality (SII, years)",
+        "baseline_row": "{value} {interval}",
+        "change_vs_baseline": "change",
+        "tbl_gap_note": "Baseline: the gap (mean over replicates) and, in brackets, its 95% "
+                        "interval. Each scenario: the gap, then its change from the baseline "
+                        "(scenario − baseline, computed replicate by replicate) and the 95% "
+                        "interval of that change. A negative change means the gap narrows. "
+                        "Period life expectancy over years {first} to {last} of the "
+                        "simulation.",
+        "tbl_cost_note": "Intervention costs in current euros for the whole region. Deaths "
+                         "averted, life-years and QALYs (life-years weighted by quality of "
+                         "life, a year with disability counting {util}) are totals over the "
+                         "{years} simulated years for the region's whole population; "
+                         "life-years, QALYs and cumulated costs are discounted at {rate} a "
+                         "year. 95% intervals in brackets. \u201cReduction per million "
+                         "euros\u201d: fall in the V20 − V1 gap at birth divided by the yearly "
+                         "cost in millions of euros (positive = the gap narrows).",
+        "no_interval": "interval not available",
+        "not_applicable": "not applicable",
+        "fig_vingtile_title": "Life expectancy at birth by standard of living",
+        "fig_vingtile_caption": "Life expectancy at birth by income vingtile (1 = poorest 5%, "
+                                "20 = richest 5%), for each scenario (mean over replicates; "
+                                "grey band: the baseline's 95% interval). Dotted: INSEE's "
+                                "observed curve for the whole of France in 2012-2016.",
+        "fig_vingtile_read": "How to read: each point is a vingtile's life expectancy; the "
+                             "steeper the curve from left to right, the larger the social "
+                             "gap. Curves on top of each other mean the scenario changes "
+                             "life expectancy little at this scale.",
+        "fig_time_title": "The gap over the years",
+        "fig_time_caption": "Top: gap in life expectancy at birth between the richest 20% "
+                            "and the poorest 20% (Q5 − Q1), over a rolling window of {w} "
+                            "years (the year shown is the window's last), mean over "
+                            "replicates. Bottom: change of this gap from the baseline "
+                            "(computed replicate by replicate).",
+        "fig_time_read": "How to read: the Q5 − Q1 gap is steadier from year to year than the "
+                         "V20 − V1 gap. A bottom curve below zero means the scenario narrows "
+                         "the gap that year.",
+        "fig_time_short": "The simulation covers fewer than two years: the gap over time "
+                          "cannot be drawn.",
+        "fig_pcs_title": "Life expectancy at 35 by socio-professional category",
+        "fig_pcs_caption": "Life expectancy at 35 by socio-professional category (PCS; "
+                           "retirees keep their last category), for each scenario: mean over "
+                           "replicates and 95% interval.",
+        "fig_pcs_read": "How to read: each row is a category; the further right the points, "
+                        "the longer the life expectancy.",
+        "fig_plane_title": "Equity and efficiency",
+        "fig_plane_caption": "Equity-efficiency plane: horizontally, QALYs gained over {years} "
+                             "years in the whole region (efficiency); vertically, the "
+                             "reduction of the V20 − V1 gap in life expectancy at birth "
+                             "(equity). One point per scenario, with its 95% intervals.",
+        "fig_plane_read": "How to read: the best scenarios are top right (more health and "
+                          "less inequality). A point below the horizontal line widens the "
+                          "gap.",
+        "fig_decomp_title": "Decomposition of the gap by pathway",
+        "fig_decomp_caption": "Reduction of the V20 − V1 gap in life expectancy at birth when "
+                              "one pathway is equalised to the reference group (mean over "
+                              "replicates and 95% interval).",
+        "fig_decomp_read": "How to read: the longer the bar, the larger the share of the gap "
+                           "that runs through this pathway in the model. Pathways interact: "
+                           "the bars do not add up to the effect of all pathways together.",
+        "decomp_none": "This comparison holds no counterfactual scenario, so it cannot "
+                       "decompose the gap by pathway. For that, run the comparison made for "
+                       "it: python run.py compare scenarios/decompose_gap.toml, then python "
+                       "run.py report.",
+        "decomp_table_caption": "Reduction of the V20 − V1 gap at birth, by pathway equalised",
+        "col_pathways": "Pathways equalised",
+        "col_reduction": "Reduction of the gap (years)",
+        "col_share": "Share of the baseline gap",
+        "fig_calib_title": "Simulated and observed gaps",
+        "fig_calib_caption": "Life expectancy at birth, at 60 and at 65 by income vingtile: "
+                             "simulated baseline (Occitanie, years {first} to {last}, mean "
+                             "over replicates, band: 95% interval) and INSEE's observed "
+                             "values (whole of France, 2012-2016, dotted).",
+        "fig_calib_read": "How to read: the closer the simulated curves follow the dotted "
+                          "ones, the better the model reproduces the observed social "
+                          "gradient. INSEE measures the whole of France; the model simulates "
+                          "Occitanie.",
+        "unc_p1": "Intervals in brackets are the 2.5 and 97.5 percentiles of the results of "
+                  "the {n} replicates. Each replicate replays the same population with other "
+                  "random draws (births, diseases, deaths…). A scenario and the baseline of "
+                  "the same replicate share the same draws (\u201ccommon random "
+                  "numbers\u201d): their difference measures the scenario's effect rather "
+                  "than chance, which is why changes are computed replicate by replicate.",
+        "unc_p2": "These intervals reflect the simulation's chance only. They leave out the "
+                  "uncertainty of the parameters (effects of the interventions, relative "
+                  "risks, costs) and of the model's structure. Of the model's {total} "
+                  "parameters, {assumed} are assumptions, {calibrated} are calibrated to "
+                  "observed data and {sourced} come straight from a published source (see "
+                  "the appendix). The interventions' effects are mostly orders of magnitude: "
+                  "a result whose interval excludes zero is not thereby certain.",
+        "unc_p3": "Useful orders of magnitude: with {agents} people simulated, a vingtile "
+                  "holds about {per_vingtile} people, so a vingtile's life expectancy moves "
+                  "noticeably from one replicate to the next. Gaps between quintiles "
+                  "(Q5 − Q1) and between categories are steadier than the gap between the "
+                  "extreme vingtiles.",
+        "src_interventions": "Interventions: effects and costs used",
+        "col_intervention": "Intervention",
+        "col_effect": "Effect",
+        "col_effect_source": "Source of the effect",
+        "col_cost": "Unit cost",
+        "col_cost_source": "Source of the cost",
+        "src_none": "No intervention in this comparison.",
+        "src_model": "The model's main data sources",
+        "src_model_intro": "The model simulates the population of Occitanie year by year and "
+                           "person by person: age, sex, department, standard of living, "
+                           "diploma, socio-professional category, exposures (smoking, "
+                           "obesity, home environment, stress), access to care "
+                           "(complementary insurance and the CSS, registered GP, forgone "
+                           "care), chronic diseases, disability and death. Its data come "
+                           "mainly from:",
+        "src_producers": [
+            "INSEE: population of Occitanie by department, age and sex (census, legal "
+            "populations), standards of living, socio-professional categories (Labour Force "
+            "Survey, census), life expectancy by income vingtile 2012-2016 (calibration "
+            "target), forgone care (SRCV);",
+            "INED: French period life tables by age (probabilities of death 2012-2016);",
+            "DREES: chronic diseases by standard of living and age (EDP-Santé 2016-2017), "
+            "non-take-up of the CSS, children's obesity, doctor density;",
+            "Santé publique France: smoking by diploma, income and employment (Baromètre "
+            "santé 2020 and 2022);",
+            "IRDES and DREES: lack of complementary insurance (ESPS and EHIS surveys); "
+            "ObÉpi survey: adult obesity;",
+            "Haute Autorité de santé: discount rate of economic evaluations;",
+            "ARS Occitanie: population of the priority zones for access to care.",
+        ],
+        "src_files": "Data files shipped with the model (each file's source, as stated at "
+                     "its top)",
+        "col_file": "File",
+        "col_source": "Source",
+        "ver_model": "Model version",
+        "ver_runs": "Code version that produced the simulations",
+        "ver_report": "Code version that wrote this report",
+        "ver_commit": "Git revision of the simulations",
+        "ver_seed": "Random seed",
+        "ver_window": "Period of the life tables",
+        "ver_agents": "People simulated",
+        "ver_horizon": "Horizon",
+        "ver_comparison": "Comparison identifier",
+        "ver_mismatch": "These simulations were produced by another version of the code than "
+                        "the one writing this report (the model or the report has changed "
+                        "since); the figures are those stored in the database.",
+        "ver_run_ids": "Simulation identifiers (one per replicate)",
+        "ver_reproduce": "To reproduce this report: python run.py report --comparison {id} "
+                         "--lang en (with the same database).",
+        "col_runs": "Runs (replicates 0, 1, …)",
+        "annex_intro": "Values used by the baseline scenario, with their unit and source (as "
+                       "in the file simulation/data/parameters.toml). \u201cassumption\u201d "
+                       "marks an assumption, \u201ccalibrated\u201d a parameter tuned to "
+                       "reproduce observed data.",
+        "col_param": "Parameter",
+        "col_value": "Value",
+        "col_unit": "Unit",
+        "years_unit": "years",
+        "generated_by": "Report produced by healthgap {version} from the results database; "
+                        "every number comes from the database or a cited source.",
+        "ax_vingtile": "Income vingtile (1 = poorest 5%, 20 = richest 5%)",
+        "ax_e0": "Life expectancy at birth (years)",
+        "ax_e60": "Life expectancy at 60 (years)",
+        "ax_e65": "Life expectancy at 65 (years)",
+        "ax_e35": "Life expectancy at 35 (years)",
+        "ax_year": "Year (end of the {w}-year window)",
+        "ax_gap": "Q5 − Q1 gap (years)",
+        "ax_gap_change": "Change of the gap (years)",
+        "ax_qaly": "QALYs gained over {years} years (thousands)",
+        "ax_qaly_units": "QALYs gained over {years} years",
+        "ax_reduction": "Reduction of the V20 − V1 gap (years)",
+        "ax_decomp": "Reduction of the V20 − V1 gap at birth (years)",
+        "insee": "INSEE, France 2012-2016 (observed)",
+        "simulated": "Simulated (baseline)",
+        "interval_95": "95% interval",
+        "fig_alt": "Figure: {title}",
+        "fig_files": "Figures are also available as PNG and SVG in the figures/ folder.",
+    },
+}
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The text ``key`` in ``lang`` with ``values`` filled in (values are inserted as
+    given: escape user-supplied strings before passing them when the result is HTML)."""
+    text = typography(T[lang][key], lang)
+    return text.format(**values) if values else text
