@@ -75,6 +75,18 @@ class ReportData:
         return self.replicates > 1
 
     @property
+    def main_gap(self) -> str:
+        """The gap the report leads with: V20-V1 when the baseline defines it at birth for
+        both sexes, else Q5-Q1, else cadres-ouvriers (small populations leave the extreme
+        vingtiles with too few deaths for a life table)."""
+        for by in ("V20-V1", "Q5-Q1", "cadres-ouvriers"):
+            recs = [self.record(self.baseline.name, "gap_e", sex=sex, by=by, age=0)
+                    for sex in ("M", "F")]
+            if all(r is not None and r.get("value") is not None for r in recs):
+                return by
+        return "V20-V1"
+
+    @property
     def window(self) -> tuple[int | None, int | None]:
         if self.runs.empty:
             return None, None
@@ -176,7 +188,8 @@ def _reach(store: Any, arms: list[ScenarioInfo]) -> dict[str, dict[str, float]]:
 
 
 def _e0(deaths: np.ndarray, person_years: np.ndarray) -> float:
-    if person_years.sum() <= 0 or deaths.sum() <= 0:
+    """e0 of one group, NaN with fewer deaths than the stored life expectancies accept."""
+    if person_years.sum() <= 0 or deaths.sum() < max(1, getattr(metrics, "MIN_DEATHS", 1)):
         return math.nan
     table = metrics.life_table(deaths, person_years, OPEN_AGE)
     return float(table["ex"].iloc[0])

@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from ..population import PCS
 from .data import ReportData, ScenarioInfo
-from .strings import PCS_LABELS, SEX, t
+from .strings import GAP_SHORT, PCS_LABELS, SEX, t
 
 #: Okabe & Ito (2008) colour-blind-safe palette; black is kept for the baseline.
 OKABE_ITO = ("#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
@@ -280,7 +280,7 @@ def fig_plane(data: ReportData, lang: str) -> Figure | None:
         if q is None or q.get("diff") is None:
             continue
         for sex in ("M", "F"):
-            g = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
+            g = data.record(arm.name, "gap_e", sex=sex, by=data.main_gap, age=0)
             if g is None or g.get("diff") is None:
                 continue
             pts.append((arm, sex, q, g))
@@ -313,7 +313,7 @@ def fig_plane(data: ReportData, lang: str) -> Figure | None:
             ax.axvline(0, color="#444444", linewidth=0.9)
             ax.set_title(SEX[lang][sex])
             _axes_format(ax, lang)
-        axes[0][0].set_ylabel(t(lang, "ax_reduction"))
+        axes[0][0].set_ylabel(t(lang, "ax_reduction", gap=GAP_SHORT[lang][data.main_gap]))
         xlabel = t(lang, "ax_qaly" if scale_k else "ax_qaly_units", years=years)
         fig.supxlabel(xlabel, fontsize=8.5)
         _legend(fig, data, arms=data.scenarios, lines=False)
@@ -338,7 +338,7 @@ def fig_decomposition(data: ReportData, lang: str) -> Figure | None:
         for sex in ("M", "F"):
             vals, errs = [], [[], []]
             for arm in arms:
-                g = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
+                g = data.record(arm.name, "gap_e", sex=sex, by=data.main_gap, age=0)
                 d = None if g is None else g.get("diff")
                 v = math.nan if d is None else -d
                 vals.append(v)
@@ -358,7 +358,7 @@ def fig_decomposition(data: ReportData, lang: str) -> Figure | None:
         ax.set_yticks(y)
         ax.set_yticklabels([_wrap(a.name, 34) for a in arms])
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(t(lang, "ax_decomp"))
+        ax.set_xlabel(t(lang, "ax_decomp", gap=GAP_SHORT[lang][data.main_gap]))
         _axes_format(ax, lang, y=False)
         ax.legend(loc="best")
     return fig

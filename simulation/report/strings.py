@@ -164,6 +164,14 @@ GAP_LABELS = {
            "Q5-Q1": "richest 20% − poorest 20% (Q5 − Q1)",
            "cadres-ouvriers": "managers − manual workers"},
 }
+GAP_WORDS = {
+    "fr": {"V20-V1": "les 5 % les plus aisés et les 5 % les plus modestes (V20 − V1)",
+           "Q5-Q1": "les 20 % les plus aisés et les 20 % les plus modestes (Q5 − Q1)",
+           "cadres-ouvriers": "cadres et ouvriers"},
+    "en": {"V20-V1": "the richest 5% and the poorest 5% (V20 − V1)",
+           "Q5-Q1": "the richest 20% and the poorest 20% (Q5 − Q1)",
+           "cadres-ouvriers": "managers and manual workers"},
+}
 GAP_SHORT = {
     "fr": {"V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "cadres − ouvriers"},
     "en": {"V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "managers − manual"},
@@ -333,13 +341,19 @@ T: dict[str, dict[str, Any]] = {
                             "pour les obtenir.",
         "few_replicates": "Avec {n} réplications seulement, les intervalles sont grossiers "
                           "(ils sont proches du plus petit et du plus grand des {n} résultats).",
-        "key_baseline": "Sans intervention (scénario de référence « {name} »), l'espérance de "
-                        "vie à la naissance des 5 % les plus aisés dépasse celle des 5 % les "
-                        "plus modestes de {m} ans chez les hommes et de {f} ans chez les "
-                        "femmes ; entre cadres et ouvriers, l'écart est de {cm} ans chez les "
-                        "hommes et de {cf} ans chez les femmes (espérance de vie du moment "
-                        "calculée sur les années {first} à {last} de la simulation).",
-        "key_scenario": "« {name} » : l'écart V20 − V1 à la naissance varie de {m} chez les "
+        "key_baseline": "Sans intervention (scénario de référence « {name} »), l'écart "
+                        "d'espérance de vie à la naissance entre {gap_words} est de {m} ans "
+                        "chez les hommes et de {f} ans chez les femmes ; entre cadres et "
+                        "ouvriers, il est de {cm} ans chez les hommes et de {cf} ans chez les "
+                        "femmes (espérance de vie du moment calculée sur les années {first} à "
+                        "{last} de la simulation).",
+        "gap_fallback": "L'écart entre les 5 % les plus aisés et les 5 % les plus modestes "
+                        "(V20 − V1) n'est pas défini dans cette comparaison : trop peu de "
+                        "décès dans ces groupes pour le nombre de personnes simulées. Le "
+                        "rapport résume donc les résultats avec l'écart {gap}.",
+        "undefined_note": "n.d. : non défini (trop peu de décès dans le groupe pour calculer "
+                          "une espérance de vie).",
+        "key_scenario": "« {name} » : l'écart {gap} à la naissance varie de {m} chez les "
                         "hommes {mi} et de {f} chez les femmes {fi}{cost}. {verdict}",
         "key_cost": " ; coût : {cost} par an",
         "key_cf": " ; scénario contrefactuel, sans coût",
@@ -413,7 +427,7 @@ T: dict[str, dict[str, Any]] = {
         "col_ly": "Années de vie gagnées",
         "col_qaly": "QALY gagnées",
         "col_cost_qaly": "Coût par QALY gagnée",
-        "col_per_meur": "Réduction de l'écart V20 − V1 par million d'euros annuel "
+        "col_per_meur": "Réduction de l'écart {gap} par million d'euros annuel "
                         "(années)",
         "col_sii": "Indice de pente des inégalités (SII, années)",
         "baseline_row": "{value} {interval}",
@@ -431,7 +445,7 @@ T: dict[str, dict[str, Any]] = {
                          "cumulés sur les {years} ans simulés, pour toute la population de la "
                          "région ; années de vie, QALY et coûts cumulés sont actualisés à "
                          "{rate} par an. Intervalles à 95 % entre crochets. « Réduction par "
-                         "million d'euros » : baisse de l'écart V20 − V1 à la naissance "
+                         "million d'euros » : baisse de l'écart {gap} à la naissance "
                          "divisée par le coût annuel en millions d'euros (positive = l'écart "
                          "se réduit).",
         "no_interval": "intervalle non disponible",
@@ -468,13 +482,13 @@ T: dict[str, dict[str, Any]] = {
         "fig_plane_title": "Équité et efficacité",
         "fig_plane_caption": "Plan équité-efficacité : en abscisse, les QALY gagnées sur {years} "
                              "ans dans toute la région (efficacité) ; en ordonnée, la "
-                             "réduction de l'écart V20 − V1 d'espérance de vie à la naissance "
+                             "réduction de l'écart {gap} d'espérance de vie à la naissance "
                              "(équité). Un point par scénario, avec ses intervalles à 95 %.",
         "fig_plane_read": "Lecture : les meilleurs scénarios sont en haut à droite (plus de "
                           "santé et moins d'inégalités). Un point sous la ligne horizontale "
                           "creuse l'écart.",
         "fig_decomp_title": "Décomposition de l'écart par voie",
-        "fig_decomp_caption": "Réduction de l'écart V20 − V1 d'espérance de vie à la naissance "
+        "fig_decomp_caption": "Réduction de l'écart {gap} d'espérance de vie à la naissance "
                               "quand une voie est égalisée au niveau du groupe de référence "
                               "(moyenne des réplications et intervalle à 95 %).",
         "fig_decomp_read": "Lecture : plus la barre est longue, plus la part de l'écart qui "
@@ -485,7 +499,7 @@ T: dict[str, dict[str, Any]] = {
                        "permet pas de décomposer l'écart par voie. Pour cela, lancer la "
                        "comparaison prévue à cet effet : python run.py compare "
                        "scenarios/decompose_gap.toml, puis python run.py report.",
-        "decomp_table_caption": "Réduction de l'écart V20 − V1 à la naissance, par voie "
+        "decomp_table_caption": "Réduction de l'écart {gap} à la naissance, par voie "
                                 "égalisée",
         "col_pathways": "Voies égalisées",
         "col_reduction": "Réduction de l'écart (années)",
@@ -593,8 +607,8 @@ T: dict[str, dict[str, Any]] = {
         "ax_gap_change": "Variation de l'écart (années)",
         "ax_qaly": "QALY gagnées sur {years} ans (milliers)",
         "ax_qaly_units": "QALY gagnées sur {years} ans",
-        "ax_reduction": "Réduction de l'écart V20 − V1 (années)",
-        "ax_decomp": "Réduction de l'écart V20 − V1 à la naissance (années)",
+        "ax_reduction": "Réduction de l'écart {gap} (années)",
+        "ax_decomp": "Réduction de l'écart {gap} à la naissance (années)",
         "insee": "INSEE, France 2012-2016 (observé)",
         "simulated": "Simulé (référence)",
         "interval_95": "intervalle à 95 %",
@@ -633,13 +647,18 @@ T: dict[str, dict[str, Any]] = {
                             "replicates (option --replicates) to get them.",
         "few_replicates": "With only {n} replicates the intervals are rough (close to the "
                           "smallest and the largest of the {n} results).",
-        "key_baseline": "Without intervention (baseline scenario \u201c{name}\u201d), life "
-                        "expectancy at birth of the richest 5% exceeds that of the poorest 5% "
-                        "by {m} years for men and {f} years for women; between managers and "
-                        "manual workers the gap is {cm} years for men and {cf} years for "
-                        "women (period life expectancy over years {first} to {last} of the "
-                        "simulation).",
-        "key_scenario": "\u201c{name}\u201d: the V20 − V1 gap at birth changes by {m} for "
+        "key_baseline": "Without intervention (baseline scenario \u201c{name}\u201d), the gap "
+                        "in life expectancy at birth between {gap_words} is {m} years for "
+                        "men and {f} years for women; between managers and manual workers it "
+                        "is {cm} years for men and {cf} years for women (period life "
+                        "expectancy over years {first} to {last} of the simulation).",
+        "gap_fallback": "The gap between the richest 5% and the poorest 5% (V20 − V1) is not "
+                        "defined in this comparison: too few deaths in these groups for the "
+                        "number of people simulated. The report therefore summarises the "
+                        "results with the {gap} gap.",
+        "undefined_note": "n/a: not defined (too few deaths in the group to compute a life "
+                          "expectancy).",
+        "key_scenario": "\u201c{name}\u201d: the {gap} gap at birth changes by {m} for "
                         "men {mi} and by {f} for women {fi}{cost}. {verdict}",
         "key_cost": "; cost: {cost} a year",
         "key_cf": "; counterfactual scenario, no cost",
@@ -709,7 +728,7 @@ T: dict[str, dict[str, Any]] = {
         "col_ly": "Life-years gained",
         "col_qaly": "QALYs gained",
         "col_cost_qaly": "Cost per QALY gained",
-        "col_per_meur": "Reduction of the V20 − V1 gap per million euros a year (years)",
+        "col_per_meur": "Reduction of the {gap} gap per million euros a year (years)",
         "col_sii": "Slope index of inequality (SII, years)",
         "baseline_row": "{value} {interval}",
         "change_vs_baseline": "change",
@@ -725,7 +744,7 @@ T: dict[str, dict[str, Any]] = {
                          "{years} simulated years for the region's whole population; "
                          "life-years, QALYs and cumulated costs are discounted at {rate} a "
                          "year. 95% intervals in brackets. \u201cReduction per million "
-                         "euros\u201d: fall in the V20 − V1 gap at birth divided by the yearly "
+                         "euros\u201d: fall in the {gap} gap at birth divided by the yearly "
                          "cost in millions of euros (positive = the gap narrows).",
         "no_interval": "interval not available",
         "not_applicable": "not applicable",
@@ -758,13 +777,13 @@ T: dict[str, dict[str, Any]] = {
         "fig_plane_title": "Equity and efficiency",
         "fig_plane_caption": "Equity-efficiency plane: horizontally, QALYs gained over {years} "
                              "years in the whole region (efficiency); vertically, the "
-                             "reduction of the V20 − V1 gap in life expectancy at birth "
+                             "reduction of the {gap} gap in life expectancy at birth "
                              "(equity). One point per scenario, with its 95% intervals.",
         "fig_plane_read": "How to read: the best scenarios are top right (more health and "
                           "less inequality). A point below the horizontal line widens the "
                           "gap.",
         "fig_decomp_title": "Decomposition of the gap by pathway",
-        "fig_decomp_caption": "Reduction of the V20 − V1 gap in life expectancy at birth when "
+        "fig_decomp_caption": "Reduction of the {gap} gap in life expectancy at birth when "
                               "one pathway is equalised to the reference group (mean over "
                               "replicates and 95% interval).",
         "fig_decomp_read": "How to read: the longer the bar, the larger the share of the gap "
@@ -774,7 +793,7 @@ T: dict[str, dict[str, Any]] = {
                        "decompose the gap by pathway. For that, run the comparison made for "
                        "it: python run.py compare scenarios/decompose_gap.toml, then python "
                        "run.py report.",
-        "decomp_table_caption": "Reduction of the V20 − V1 gap at birth, by pathway equalised",
+        "decomp_table_caption": "Reduction of the {gap} gap at birth, by pathway equalised",
         "col_pathways": "Pathways equalised",
         "col_reduction": "Reduction of the gap (years)",
         "col_share": "Share of the baseline gap",
@@ -875,8 +894,8 @@ T: dict[str, dict[str, Any]] = {
         "ax_gap_change": "Change of the gap (years)",
         "ax_qaly": "QALYs gained over {years} years (thousands)",
         "ax_qaly_units": "QALYs gained over {years} years",
-        "ax_reduction": "Reduction of the V20 − V1 gap (years)",
-        "ax_decomp": "Reduction of the V20 − V1 gap at birth (years)",
+        "ax_reduction": "Reduction of the {gap} gap (years)",
+        "ax_decomp": "Reduction of the {gap} gap at birth (years)",
         "insee": "INSEE, France 2012-2016 (observed)",
         "simulated": "Simulated (baseline)",
         "interval_95": "95% interval",

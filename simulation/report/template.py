@@ -21,6 +21,7 @@ from .strings import (
     DEPARTMENT_NAMES,
     EDUCATION_LABELS,
     GAP_SHORT,
+    GAP_WORDS,
     NNBSP,
     PATHWAY_LABELS,
     PCS_LABELS,
@@ -202,9 +203,12 @@ def gap_table(data: ReportData, lang: str, metric: str, caption_key: str) -> str
     first, last = _first_last(data)
     table = _tag("table", _tag("caption", esc(t(lang, caption_key)))
                  + _tag("thead", _tag("tr", head1) + _tag("tr", head2)) + body)
-    note = _p(esc(t(lang, "tbl_gap_note", first=first, last=last))
-              + (" " + esc(t(lang, "single_replicate")) if not data.has_intervals else ""),
-              "tnote")
+    text = t(lang, "tbl_gap_note", first=first, last=last)
+    if not data.has_intervals:
+        text += " " + t(lang, "single_replicate")
+    if fmt_num(None, lang) in body:
+        text += " " + t(lang, "undefined_note")
+    note = _p(esc(text), "tnote")
     return table + note
 
 
@@ -230,7 +234,8 @@ def cost_table(data: ReportData, lang: str) -> str:
     cols = ["col_scenario", "col_cost_year", "col_deaths", "col_ly", "col_qaly",
             "col_cost_qaly"]
     head = "".join(_tag("th", esc(t(lang, c)), rowspan="2") for c in cols)
-    head += _tag("th", esc(t(lang, "col_per_meur")), colspan="2")
+    main = data.main_gap
+    head += _tag("th", esc(t(lang, "col_per_meur", gap=GAP_SHORT[lang][main])), colspan="2")
     head2 = _tag("th", esc(SEX[lang]["M"])) + _tag("th", esc(SEX[lang]["F"]))
     rows = ""
 
@@ -255,16 +260,18 @@ def cost_table(data: ReportData, lang: str) -> str:
         c_lo, c_hi = _val(cost, "lo"), _val(cost, "hi")
         c_mean = _val(cost, "value")
         for sex in ("M", "F"):
-            per = derived.get(f"gap_reduction_per_meur_per_year_{sex}")
-            if per is None or not c_mean:
+            g = data.record(arm.name, "gap_e", sex=sex, by=main, age=0)
+            reduction, glo, ghi = _signed_record(g, True)
+            if reduction is None or not c_mean:
                 cells += _tag("td", esc(t(lang, "not_applicable")), "num")
                 continue
+            # as comparison.summarise computes it for V20-V1: fall of the gap per M€ a year
+            per = reduction / (c_mean / 1e6)
             lo = hi = None
-            if c_lo is not None and c_hi is not None and abs(c_hi - c_lo) <= 1e-6 * c_mean:
-                g = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
-                _, glo, ghi = _signed_record(g, True)
-                if glo is not None and ghi is not None:
-                    lo, hi = glo / (c_mean / 1e6), ghi / (c_mean / 1e6)
+            same_cost = c_lo is not None and c_hi is not None and (
+                abs(c_hi - c_lo) <= 1e-6 * c_mean)
+            if same_cost and glo is not None and ghi is not None:
+                lo, hi = glo / (c_mean / 1e6), ghi / (c_mean / 1e6)
             cells += _num_cell(per, lo, hi, data, lang,
                                lambda x: fmt_num(x, lang, 3, signed=True))
         rows += _tag("tr", cells)
@@ -272,7 +279,7 @@ def cost_table(data: ReportData, lang: str) -> str:
     util = p.get("outcomes.utility_disability")
     rate = p.get("outcomes.discount_rate")
     note = t(lang, "tbl_cost_note", util=fmt_num(util, lang, 2), rate=fmt_pct(rate, lang),
-             years=data.summary.get("years"))
+             years=data.summary.get("years"), gap=GAP_SHORT[lang][main])
     table = _tag("table", _tag("caption", esc(t(lang, "tbl_cost_caption")))
                  + _tag("thead", _tag("tr", head) + _tag("tr", head2)) + _tag("tbody", rows))
     return table + _p(esc(note), "tnote")
@@ -320,13 +327,15 @@ def key_points(data: ReportData, lang: str) -> str:
         rec = data.record(data.baseline.name, "gap_e", sex=sex, by=by, age=0)
         return fmt_num(_val(rec, "value"), lang, 1)
 
-    items = [esc(t(lang, "key_baseline", name=data.baseline.name, m=gap("M", "V20-V1"),
-                   f=gap("F", "V20-V1"), cm=gap("M", "cadres-ouvriers"),
+    main = data.main_gap
+    words = typography(GAP_WORDS[lang][main], lang)
+    items = [esc(t(lang, "key_baseline", name=data.baseline.name, gap_words=words,
+                   m=gap("M", main), f=gap("F", main), cm=gap("M", "cadres-ouvriers"),
                    cf=gap("F", "cadres-ouvriers"), first=first, last=last))]
     for arm in data.scenarios:
         parts, excludes = {}, []
         for sex in ("M", "F"):
-            rec = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
+            rec = data.record(arm.name, "gap_e", sex=sex, by=main, age=0)
             ci = (fmt_interval(_val(rec, "diff_lo"), _val(rec, "diff_hi"), lang, 2, signed=True)
                   if data.has_intervals else "")
             parts[sex] = (years_text(_val(rec, "diff"), lang), ci)
@@ -343,11 +352,15 @@ def key_points(data: ReportData, lang: str) -> str:
         cost = _val(data.record(arm.name, "cost_eur_per_year"), "value")
         cost_text = (t(lang, "key_cost", cost=fmt_money(cost, lang)) if cost
                      else (t(lang, "key_cf") if arm.equalise else ""))
-        text = t(lang, "key_scenario", name=arm.name, m=parts["M"][0], mi=parts["M"][1],
+        text = t(lang, "key_scenario", name=arm.name, gap=GAP_SHORT[lang][main],
+                 m=parts["M"][0], mi=parts["M"][1],
                  f=parts["F"][0], fi=parts["F"][1], cost=cost_text, verdict=verdict)
         items.append(esc(text.replace("  ", " ").replace(" ;", NNBSP + ";")
                          .replace(" ,", ",")))
-    out = _tag("ul", "".join(_tag("li", i) for i in items), "key")
+    out = ""
+    if main != "V20-V1":
+        out += _tag("div", _p(esc(t(lang, "gap_fallback", gap=GAP_SHORT[lang][main]))), "box")
+    out += _tag("ul", "".join(_tag("li", i) for i in items), "key")
     if data.scenarios:
         out += _p(esc(t(lang, "key_reading")))
     return out
@@ -510,16 +523,17 @@ def decomposition_table(data: ReportData, lang: str) -> str:
         paths = join_words([PATHWAY_LABELS[lang].get(p, p) for p in arm.equalise], lang)
         cells += _tag("td", esc(paths), "text")
         for sex in ("M", "F"):
-            rec = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
+            rec = data.record(arm.name, "gap_e", sex=sex, by=data.main_gap, age=0)
             d, lo, hi = _signed_record(rec, True)
             cells += _num_cell(d, lo, hi, data, lang, lambda x: fmt_num(x, lang, 2, True))
-            base = _val(data.record(data.baseline.name, "gap_e", sex=sex, by="V20-V1", age=0),
-                        "value")
+            base = _val(data.record(data.baseline.name, "gap_e", sex=sex, by=data.main_gap,
+                                    age=0), "value")
             share = d / base if d is not None and base else None
             cells += _tag("td", fmt_pct(share, lang) if share is not None
                           else fmt_num(None, lang), "num")
         rows += _tag("tr", cells)
-    return _tag("table", _tag("caption", esc(t(lang, "decomp_table_caption")))
+    caption = t(lang, "decomp_table_caption", gap=GAP_SHORT[lang][data.main_gap])
+    return _tag("table", _tag("caption", esc(caption))
                 + _tag("thead", _tag("tr", head) + _tag("tr", head2)) + _tag("tbody", rows))
 
 
@@ -646,7 +660,7 @@ def version_section(data: ReportData, lang: str, model_version: str,
         ("ver_commit", ", ".join(commits) or fmt_num(None, lang)),
         ("ver_seed", str(s.get("seed"))),
         ("ver_agents", fmt_num(s.get("agents"), lang, 0)),
-        ("ver_horizon", f"{s.get('start_year')}–{int(s.get('start_year')) + int(s.get('years')) - 1}"
+        ("ver_horizon", f"{s['start_year']}–{int(s['start_year']) + int(s['years']) - 1}"
          if s.get("start_year") is not None and s.get("years") else fmt_num(None, lang)),
         ("ver_window", f"{first}–{last}" if first is not None else fmt_num(None, lang)),
     ]
@@ -655,7 +669,8 @@ def version_section(data: ReportData, lang: str, model_version: str,
     out = _tag("dl", dl, "iv")
     if codes and any(c != report_code for c in codes):
         out += _tag("div", _p(esc(t(lang, "ver_mismatch"))), "box")
-    head = _tag("tr", _tag("th", esc(t(lang, "col_scenario"))) + _tag("th", esc(t(lang, "col_runs"))))
+    head = _tag("tr", _tag("th", esc(t(lang, "col_scenario")))
+                + _tag("th", esc(t(lang, "col_runs"))))
     rows_html = ""
     for i, arm in enumerate(data.arms):
         rows_html += _tag("tr", _tag("th", _arm_label(arm, i, lang), "row")
@@ -720,8 +735,9 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
         "gap_over_time": ("fig_time_caption", "fig_time_read", {"w": data.rolling_years}),
         "e35_by_pcs": ("fig_pcs_caption", "fig_pcs_read", {}),
         "equity_efficiency": ("fig_plane_caption", "fig_plane_read",
-                              {"years": s.get("years")}),
-        "decomposition": ("fig_decomp_caption", "fig_decomp_read", {}),
+                              {"years": s.get("years"), "gap": GAP_SHORT[lang][data.main_gap]}),
+        "decomposition": ("fig_decomp_caption", "fig_decomp_read",
+                          {"gap": GAP_SHORT[lang][data.main_gap]}),
         "calibration": ("fig_calib_caption", "fig_calib_read", {"first": first, "last": last}),
     }
 
