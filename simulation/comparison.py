@@ -313,9 +313,13 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -
                "cost_per_life_year_eur": dcost / dly if dly and dly > 0 else None,
                "cost_per_qaly_eur": dcost / dq if dq and dq > 0 else None}
         for sex in ("M", "F"):
+            row[f"gap_e0_change_{sex}"] = None  # None: too few deaths for the vingtiles
+            row[f"gap_reduction_per_meur_per_year_{sex}"] = None
+            if "metric" not in frame.columns:
+                continue
             g = frame[(frame["scenario"] == sc.name) & (frame["metric"] == "gap_e")
                       & (frame["by"] == "V20-V1") & (frame["sex"] == sex) & (frame["age"] == 0)]
-            if len(g):
+            if len(g) and g["diff"].iloc[0] is not None and g["diff"].iloc[0] == g["diff"].iloc[0]:
                 change = g["diff"].iloc[0]
                 row[f"gap_e0_change_{sex}"] = change
                 per_year_meur = tot.loc["cost_eur_per_year", "value"] / 1e6

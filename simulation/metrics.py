@@ -69,6 +69,8 @@ STRATUM_ORDER: tuple[str, ...] = (
 )
 
 _AGG_REQUIRED = ("sex", "by", "group", "age", "deaths", "person_years")
+#: Fewest deaths for which :func:`life_expectancy_by_stratum` reports a life expectancy.
+MIN_DEATHS = 10
 #: Additive count columns of the aggregate (summed, never used as keys). ``disabled`` is
 #: the number of people with activity limitation among those alive at the start of the
 #: year (optional; needed for healthy life expectancy).
@@ -420,8 +422,13 @@ def life_expectancy_by_stratum(
     ages: Sequence[int] = (0, 35, 60, 65),
     open_age: int = 100,
     healthy: bool = False,
+    min_deaths: int = MIN_DEATHS,
 ) -> pd.DataFrame:
     """Period life expectancy by sex and stratum from a tidy deaths/exposure aggregate.
+
+    A stratum with fewer than ``min_deaths`` deaths gets NaN rather than a life expectancy:
+    with a handful of deaths the table's old ages rest on one or two events and e(x) can
+    come out at absurd values (hundreds of years).
 
     With ``healthy=True`` the frame needs a ``disabled`` column (people with activity
     limitation among those alive at the start of the year) and the result gains ``hle``,
@@ -475,7 +482,7 @@ def life_expectancy_by_stratum(
     for key in strata:
         d = wide["deaths"].loc[key].to_numpy()
         py = wide["person_years"].loc[key].to_numpy()
-        table = life_table(d, py, open_age)
+        table = life_table(d if d.sum() >= min_deaths else np.zeros_like(d), py, open_age)
         e = life_expectancy(table, ages_list)
         if not healthy:
             records.extend((key[0], key[1], key[2], a, e[a]) for a in ages_list)

@@ -12,7 +12,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "scenarios/baseline.toml"
-SMALL = ["--agents", "2000", "--years", "2"]
+SMALL = ["--agents", "4000", "--years", "3"]  # enough deaths for the whole-population tables
 
 EXPECTED_GROUPS = {
     "all": {"all"},
@@ -71,7 +71,7 @@ def test_json_is_one_object(seed3):
     assert len(stdout.strip().splitlines()) == 1
     assert isinstance(summary, dict)
     assert "life_expectancy" in summary
-    assert summary["agents"] == 2000
+    assert summary["agents"] == 4000
     assert summary["years"] == 2
     assert summary["seed"] == 3
     assert summary["scenario"] == "baseline"

@@ -188,8 +188,8 @@ question = {q("Question <b>pas en gras</b> ?")}
 baseline = {q(str(baseline))}
 
 [run]
-agents = 3000
-years = 5
+agents = 12000
+years = 8
 replicates = 2
 seed = 1
 
@@ -218,7 +218,7 @@ def stored_db(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp / 'results.db'}"
     _comparison_toml(tmp / "hostile.toml")
     specs = [load_comparison(ROOT / "scenarios" / "default.toml").with_options(
-        agents=3000, years=5, replicates=2), load_comparison(tmp / "hostile.toml")]
+        agents=12000, years=8, replicates=2), load_comparison(tmp / "hostile.toml")]
     with Store(url) as store:
         for spec in specs:
             summary, run_ids = run_comparison(spec, store)

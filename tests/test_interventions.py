@@ -670,7 +670,10 @@ def test_compare_baseline_differences_are_exactly_zero(compared):
         for key in ("diff", "diff_lo", "diff_hi"):
             assert rec[key] is None or rec[key] == 0, rec
         defined += rec["diff"] is not None
-    assert defined > len(base) / 2
+    # tiny runs leave most vingtile tables undefined (too few deaths): the totals and the
+    # whole-population records must be defined
+    assert defined >= 10
+    assert all(r["diff"] == 0 for r in base if r["metric"] in ("deaths", "life_years"))
     cost = [r for r in out["records"] if r["metric"] == "cost_eur_per_year"]
     for rec in cost:
         want = 0.0 if rec["scenario"] == out["baseline"] else 20e6
