@@ -260,12 +260,18 @@ def _package_root() -> Path:
 
 
 @lru_cache(maxsize=1)
+_PRESENTATION = ("cli.py", "report", "dashboard.py", "store.py")
+
+
 def source_hash() -> str:
-    """SHA-256 (12 hex digits) of the package's source and data files (names and bytes)."""
+    """SHA-256 (12 hex digits) of the package's source and data files (names and bytes)
+    that can change a run's results: the presentation layers (the command line, the report,
+    the dashboard) are left out, so editing them does not invalidate stored runs."""
     root = _package_root()
     h = hashlib.sha256()
     files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and p.suffix in {".py", ".csv", ".toml", ".json"}]
+             and p.suffix in {".py", ".csv", ".toml", ".json"}
+             and p.relative_to(root).parts[0] not in _PRESENTATION]
     for p in sorted(files, key=lambda q: q.relative_to(root).as_posix()):
         h.update(p.relative_to(root).as_posix().encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
