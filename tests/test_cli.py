@@ -72,7 +72,7 @@ def test_json_is_one_object(seed3):
     assert isinstance(summary, dict)
     assert "life_expectancy" in summary
     assert summary["agents"] == 4000
-    assert summary["years"] == 2
+    assert summary["years"] == 3
     assert summary["seed"] == 3
     assert summary["scenario"] == "baseline"
 
@@ -174,7 +174,7 @@ def test_out_writes_tables(tmp_path):
     assert rows and {"sex", "by", "group", "age", "e"} <= set(rows[0])
     with open(out_dir / "yearly.csv", newline="") as f:
         years = [int(r["year"]) for r in csv.DictReader(f)]
-    assert years == [2022, 2023]
+    assert years == [2022, 2023, 2024]
     # written atomically: no temporary folder is left behind
     assert [p.name for p in out_dir.parent.iterdir()] == ["baseline"]
 
