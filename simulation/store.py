@@ -259,10 +259,10 @@ def _package_root() -> Path:
     return Path(__file__).resolve().parent
 
 
-@lru_cache(maxsize=1)
 _PRESENTATION = ("cli.py", "report", "dashboard.py", "store.py")
 
 
+@lru_cache(maxsize=1)
 def source_hash() -> str:
     """SHA-256 (12 hex digits) of the package's source and data files (names and bytes)
     that can change a run's results: the presentation layers (the command line, the report,
