@@ -86,8 +86,8 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     hash (stream ``vital``), 31 random bits each. Deaths are counted into ``deaths[chunk]`` (flat [group, sex, age], by age at
     the start of the year); ``births[chunk]`` receives the number of births.
 
-    Each chunk is visited in two passes: draws, deaths, births and ageing (branch-free,
-    vectorised), then the rare deaths (counted by stratum).
+    Each chunk is visited in three branch-light passes: draws (vectorised), the rare
+    deaths (counted), then ageing (vectorised).
     """
     n_chunks = (n + chunk - 1) // chunk
     n_ages = h0.shape[0] // 2
@@ -104,8 +104,7 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
         c_rr = rr_death[lo:hi]
         nb = 0
         for j in range(m):
-            a = c_age[j]
-            sa = np.uint32(c_sex[j]) * np.uint32(n_ages) + np.uint32(a)
+            sa = np.uint32(c_sex[j]) * np.uint32(n_ages) + np.uint32(c_age[j])
             live = c_alive[j] == 1
             u_death, u_birth = uniform_pair(key_vital, c_pid[j])
             died = (u_death >= exp_neg(h0[sa] * c_rr[j])) & live
@@ -113,10 +112,6 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
             ev = np.uint8(died) | (np.uint8(born) << np.uint8(1))
             c_event[j] = ev
             nb += ev >> 1
-            # survivors age; the dead keep their age at the start of the year (counted next)
-            stays = np.uint8(live & ~died)
-            c_alive[j] = stays
-            c_age[j] = min(a + stays, max_age)
         births[c] = nb
         d = deaths[numba.get_thread_id()]
         for j in range(m):
@@ -124,6 +119,10 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
                 i = lo + j
                 _count(d, sex[i], age[i], income_rank[i], pcs[i], education[i],
                        department[i], n_ages)
+        for j in range(m):
+            stays = c_alive[j] & ~(c_event[j] & np.uint8(EVENT_DIED))
+            c_alive[j] = stays
+            c_age[j] = min(c_age[j] + stays, max_age)
 
 
 @njit(cache=True, parallel=True)
