@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .config import ConfigError, Scenario, load_scenario, parse_scenario
+from .config import ConfigError, Scenario, load_scenario, parse_scenario, read_toml
 
 #: Ages of the comparison's life expectancies.
 AGES = (0, 35)
@@ -76,18 +76,10 @@ class ComparisonSpec:
 
 
 def _read_toml(path: Path, where: str) -> dict[str, Any]:
-    if not path.exists():
-        raise ConfigError(where, "file", "an existing comparison file (TOML)")
-    if path.is_dir():
-        raise ConfigError(where, "file", "a comparison file, not a directory")
     try:
-        return tomllib.loads(path.read_text("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise ConfigError(where, "file", "a UTF-8 text file in TOML format") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(where, "file", f"valid TOML ({e})") from None
-    except RecursionError:
-        raise ConfigError(where, "file", "TOML without absurdly deep nesting") from None
+        return read_toml(path, "comparison")
+    except ConfigError as e:
+        raise ConfigError(where, e.key, e.expected, e.got) from None
 
 
 def is_comparison_file(path: str | Path) -> bool:

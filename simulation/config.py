@@ -479,16 +479,17 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
         bad("care.css_contributory_rank_max", "a rank at least care.css_free_rank_max")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; raises :class:`ConfigError` on any problem."""
+def read_toml(path: str | Path, kind: str = "scenario") -> dict[str, Any]:
+    """Parse a TOML file; any problem is a :class:`ConfigError` on the key ``file``
+    (``kind`` names what the file should be, for the message)."""
     p = Path(path)
     where = str(path)
     if not p.exists():
-        raise ConfigError(where, "file", "an existing scenario file (TOML)")
+        raise ConfigError(where, "file", f"an existing {kind} file (TOML)")
     if p.is_dir():
-        raise ConfigError(where, "file", "a scenario file, not a directory")
+        raise ConfigError(where, "file", f"a {kind} file, not a directory")
     try:
-        raw = tomllib.loads(p.read_text("utf-8-sig"))  # a byte-order mark is tolerated
+        return tomllib.loads(p.read_text("utf-8-sig"))  # a byte-order mark is tolerated
     except UnicodeDecodeError:
         raise ConfigError(where, "file", "a UTF-8 text file in TOML format") from None
     except tomllib.TOMLDecodeError as e:
@@ -497,4 +498,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ConfigError(where, "file", "TOML without absurdly deep nesting") from None
     except OSError as e:
         raise ConfigError(where, "file", f"a readable file ({e.strerror})") from None
-    return parse_scenario(raw, where)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raises :class:`ConfigError` on any problem."""
+    return parse_scenario(read_toml(path, "scenario"), str(path))
