@@ -166,16 +166,24 @@ def _check_out_dir(out: str | None) -> None:
         raise UserError(f"--out {out}: exists and is not a folder; give a folder name")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _scenario(args: argparse.Namespace):
+    """The scenario of ``args.scenario`` with the command-line options, refused if it cannot
+    fit in memory (checked before reading the file when --agents is given)."""
     from .config import load_scenario
-    from .runner import gap_across_replicates, run_replicates, run_scenario
-    from .store import Store
 
     if args.agents is not None:
         check_memory(args.agents)
     scenario = load_scenario(args.scenario).with_options(
         agents=args.agents, seed=args.seed, years=args.years)
     check_memory(scenario.agents)
+    return scenario
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import gap_across_replicates, run_replicates, run_scenario
+    from .store import Store
+
+    scenario = _scenario(args)
     replicates = scenario.replicates if args.replicates is None else args.replicates
     if replicates > MAX_REPLICATES:
         raise UserError(f"--replicates {replicates}: at most {MAX_REPLICATES:,}")
@@ -347,13 +355,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_baseline(args: argparse.Namespace) -> int:
-    from .config import load_scenario
     from .validation import validate
 
-    if args.agents is not None:
-        check_memory(args.agents)
-    scenario = load_scenario(args.scenario).with_options(
-        agents=args.agents, seed=args.seed, years=args.years)
+    scenario = _scenario(args)
     _set_threads(args.threads)
     table, _ = validate(scenario, replicates=args.replicates)
     if args.json:

@@ -131,13 +131,6 @@ def uniform_six(key: np.uint64, pid: np.uint64) -> tuple[float, float, float, fl
             np.int32((z2 >> _S1) & _LOW21) * _INV_2_21)
 
 
-@njit(cache=True, inline="always")
-def uniform_j(key: np.uint64, pid: np.uint64, j: int) -> float:
-    """The ``j``-th uniform draw of person ``pid`` under ``key`` (several draws per year)."""
-    z = mix64(mix64((pid + _GOLDEN) * key) + np.uint64(j) * _GOLDEN)
-    return float(z >> _S11) * _INV_2_53
-
-
 @njit(cache=True)
 def uniforms(key: np.uint64, pids: np.ndarray) -> np.ndarray:
     """Vector of :func:`uniform` draws, one per id (used outside kernels, e.g. synthesis)."""
