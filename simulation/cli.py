@@ -336,9 +336,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, leave=False)
     try:
-        with Store(args.db) as store:
+        with Store(args.db) as store, _executor(args) as executor:
             summary, run_ids = run_comparison(
-                spec, store, progress=(lambda name, r: bar.update(1)) if bar else None)
+                spec, store, progress=(lambda name, r: bar.update(1)) if bar else None,
+                executor=executor)
             hashes = [sc.hash for sc in spec.scenarios]
             cid = store.save_comparison(spec.name, spec.baseline.hash, hashes, run_ids, summary)
             db = store.display_url
@@ -423,6 +424,32 @@ def cmd_default(args: argparse.Namespace) -> int:
     return code
 
 
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    """The options of :func:`simulation.executor.make_executor`."""
+    g = parser.add_argument_group("executor (results are identical whatever the executor)")
+    g.add_argument("--executor", choices=("serial", "processes", "dask"), default=None,
+                   help="where runs are computed: serial (default), local processes, or "
+                   "Dask (a LocalCluster, or the cluster given by --scheduler)")
+    g.add_argument("--workers", type=_positive_int, help="local worker processes (default: "
+                   "the cores available)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="address of an existing "
+                   "Dask scheduler (implies --executor dask)")
+    g.add_argument("--threads-per-worker", type=_positive_int, help="numba threads per "
+                   "worker (default 1)")
+
+
+def _executor(args: argparse.Namespace):
+    """The executor named by the command line (serial when no option is given)."""
+    from .executor import ExecutorError, make_executor
+
+    kind = args.executor or ("dask" if args.scheduler else "serial")
+    try:
+        return make_executor(kind, workers=args.workers, scheduler=args.scheduler,
+                             threads_per_worker=args.threads_per_worker)
+    except ExecutorError as e:
+        raise UserError(str(e)) from None
+
+
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL", help="results database: a SQLAlchemy URL such "
                         "as sqlite:///outputs/healthgap.db (the default) or "
@@ -477,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--threads", type=_positive_int, help="numba threads")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_executor(c)
     _add_db(c)
     c.set_defaults(func=cmd_compare)
 

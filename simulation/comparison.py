@@ -344,25 +344,25 @@ def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run_comparison(spec: ComparisonSpec, store: Any,
-                   progress: Callable[[str, int], None] | None = None) -> tuple[dict[str, Any], dict]:
-    """Run every (scenario, replicate) through ``store`` (reusing finished runs) and
-    summarise; returns (summary, run ids by scenario name)."""
-    from .runner import run_scenario
+                   progress: Callable[[str, int], None] | None = None,
+                   executor: Any = None) -> tuple[dict[str, Any], dict]:
+    """Run every (scenario, replicate) through ``store`` (reusing finished runs; the others
+    computed by ``executor``, :mod:`simulation.executor`, serially by default) and
+    summarise; returns (summary, run ids by scenario name). The summary does not depend
+    on the executor: every run carries its seed."""
+    from .population import load_region
+    from .runner import run_many
 
+    pairs = [(sc, r) for r in range(spec.baseline.replicates) for sc in spec.all]
+    stored = run_many(store, pairs, executor,
+                      None if progress is None else (lambda sc, r, _reused: progress(sc.name, r)))
+    weight = load_region(spec.baseline.region).total / spec.baseline.agents
     outcomes: dict[str, list[dict[str, Any]]] = {s.name: [] for s in spec.all}
     run_ids: dict[str, list[int]] = {s.name: [] for s in spec.all}
-    weight = None
-    for r in range(spec.baseline.replicates):
-        for sc in spec.all:
-            stored = store.get_or_run(sc, r, lambda s, rep: run_scenario(s, replicate=rep))
-            res = store.load_run_result(stored.run_id, sc)
-            if weight is None:
-                from .population import load_region
-
-                weight = load_region(sc.region).total / sc.agents
-            outcomes[sc.name].append(run_outcomes(sc, res.yearly, res.life_table_input,
-                                                  res.life_expectancy, weight))
-            run_ids[sc.name].append(stored.run_id)
-            if progress is not None:
-                progress(sc.name, r)
+    for sc, r in pairs:
+        run_id = stored[(sc.hash, sc.seed, r)].run_id
+        res = store.load_run_result(run_id, sc)
+        outcomes[sc.name].append(run_outcomes(sc, res.yearly, res.life_table_input,
+                                              res.life_expectancy, weight))
+        run_ids[sc.name].append(run_id)
     return summarise(spec, outcomes), run_ids

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,13 +114,60 @@ class Replicates:
         return sum(self.reused)
 
 
+def compute_run(scenario: Scenario, replicate: int) -> RunResult:
+    """One replicate of one scenario (the task that executors run in their workers)."""
+    return run_scenario(scenario, replicate=replicate)
+
+
+def run_many(store: Any, runs: Sequence[tuple[Scenario, int]], executor: Any = None,
+             progress: Callable[[Scenario, int, bool], None] | None = None
+             ) -> dict[tuple[str, int, int], Any]:
+    """Run each ``(scenario, replicate)`` of ``runs`` through ``store``: a finished run
+    stored by this code version is reused, the others are computed by ``executor``
+    (:mod:`simulation.executor`; default: serially here) and each saved in its own
+    transaction as soon as it finishes, so an interrupted batch resumes where it stopped.
+
+    Returns :class:`~simulation.store.StoredRun` by ``(scenario hash, seed, replicate)``;
+    ``progress(scenario, replicate, reused)`` is called once per run."""
+    from .executor import Executor
+    from .store import StoredRun
+
+    out: dict[tuple[str, int, int], Any] = {}
+    todo: list[tuple[Scenario, int]] = []
+    for sc, r in runs:
+        key = (sc.hash, sc.seed, int(r))
+        if key in out or any((t.hash, t.seed, q) == key for t, q in todo):
+            continue
+        found = store.find_run(sc, r)
+        if found is not None:
+            out[key] = StoredRun(found, True)
+            if progress is not None:
+                progress(sc, r, True)
+        else:
+            todo.append((sc, int(r)))
+    executor = executor or Executor()
+    for i, result in executor.map(compute_run, todo):
+        sc, r = todo[i]
+        out[(sc.hash, sc.seed, r)] = StoredRun(store.save_run(result), False)
+        if progress is not None:
+            progress(sc, r, False)
+    return out
+
+
 def run_replicates(scenario: Scenario, replicates: int, store: Any,
-                   compute: Callable[[Scenario, int], RunResult] | None = None) -> Replicates:
+                   compute: Callable[[Scenario, int], RunResult] | None = None,
+                   executor: Any = None) -> Replicates:
     """Run replicates ``0..replicates-1`` of ``scenario`` through ``store``
     (:class:`simulation.store.Store`): a finished run already stored by this code version is
     reused, any other is computed with ``compute(scenario, replicate)`` (default:
-    :func:`run_scenario`) and saved in its own transaction, so an interrupted loop resumes
-    where it stopped."""
+    :func:`run_scenario`; or by ``executor``, see :func:`run_many`) and saved in its own
+    transaction, so an interrupted loop resumes where it stopped."""
+    if executor is not None and compute is None:
+        stored = run_many(store, [(scenario, r) for r in range(replicates)], executor)
+        runs = [stored[(scenario.hash, scenario.seed, r)] for r in range(replicates)]
+        return Replicates(scenario=scenario, run_ids=[x.run_id for x in runs],
+                          reused=[x.reused for x in runs],
+                          first=store.load_run_result(runs[0].run_id, scenario))
     compute = compute or (lambda sc, r: run_scenario(sc, replicate=r))
     kept: dict[int, RunResult] = {}
 
