@@ -80,8 +80,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-#: Version of the database layout; bump it whenever a table or a column changes.
-SCHEMA_VERSION = 2
+#: Version of the database layout; bump it whenever a table or a column changes
+#: (3: sweep and calibration tables).
+SCHEMA_VERSION = 3
 DEFAULT_URL = "sqlite:///outputs/healthgap.db"
 #: Environment variable read when no ``--db`` is given (keeps passwords off command lines).
 DB_ENV = "HEALTHGAP_DB"
