@@ -93,7 +93,7 @@ PG_CONNECT_TIMEOUT_S = 10
 STATUS_FINISHED = "finished"
 PACKAGES = ("numpy", "numba", "mesa", "pandas", "sqlalchemy")
 TABLES = ("runs", "scenarios", "yearly", "life_table_input", "life_expectancy", "comparisons",
-          "comparison_results")
+          "comparison_results", "calibrations", "posterior_draws")
 _PG_LOCK_KEY = 0x6865616C7468  # "health": serialises schema creation between processes
 
 
@@ -239,6 +239,33 @@ class ComparisonResult(Base):
     diff_hi: Mapped[float | None] = mapped_column(Double)
 
 
+class Calibration(Base):
+    """A calibration (``run.py calibrate``): its file, status and fit summary."""
+
+    __tablename__ = "calibrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))  # "running" or "finished"
+    config: Mapped[str] = mapped_column(Text)  # the calibration file's canonical JSON
+    config_hash: Mapped[str] = mapped_column(String(64), index=True)
+    code_version: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(100))  # e.g. "ABC-SMC (pyabc 0.13.0)"
+    info: Mapped[str | None] = mapped_column(Text)  # JSON: generations, epsilons, timings
+
+
+class PosteriorDraw(Base):
+    """One weighted parameter set of a calibration's posterior sample (weights sum to 1)."""
+
+    __tablename__ = "posterior_draws"
+    calibration_id: Mapped[int] = mapped_column(ForeignKey("calibrations.id"),
+                                                primary_key=True)
+    draw: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weight: Mapped[float] = mapped_column(Double)
+    parameters: Mapped[str] = mapped_column(Text)  # JSON {dotted parameter name: value}
+
+
 # PostgreSQL would compress the packed arrays (TOAST, pglz) at some cost and little gain:
 # store them as they are.
 event.listen(LifeTableInput.__table__, "after_create", DDL(
@@ -251,6 +278,7 @@ _MODELS: dict[str, type[Base]] = {
     "runs": Run, "scenarios": ScenarioRow, "yearly": Yearly,
     "life_table_input": LifeTableInput, "life_expectancy": LifeExpectancy,
     "comparisons": Comparison, "comparison_results": ComparisonResult,
+    "calibrations": Calibration, "posterior_draws": PosteriorDraw,
 }
 
 # ---------------------------------------------------------------------- code identity
@@ -977,6 +1005,86 @@ class Store:
         if text is None:
             raise StoreError(f"no scenario {scenario_hash[:12]} in database {self.display_url}")
         return text
+
+    # ------------------------------------------------------------ calibrations
+    def start_calibration(self, name: str, config: str, config_hash: str, method: str) -> int:
+        """Record a calibration as running and return its id; if one with the same
+        configuration hash by this code version is already running or finished, return its
+        id instead (so an interrupted calibration resumes under the same id)."""
+        with self._errors(), self._write() as s:
+            found = s.scalar(select(Calibration.id).where(
+                Calibration.config_hash == config_hash,
+                Calibration.code_version == code_version()).order_by(Calibration.id.desc()))
+            if found is not None:
+                return int(found)
+            row = Calibration(name=name, created=_now(), status="running", config=config,
+                              config_hash=config_hash, code_version=code_version(),
+                              method=method)
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def save_posterior(self, calibration_id: int, parameters: pd.DataFrame,
+                       weights: Sequence[float], info: dict | None = None) -> None:
+        """Store the posterior sample of a calibration (one row of ``parameters`` per draw,
+        columns = dotted parameter names; ``weights`` normalised here) and mark it finished,
+        in one transaction (replacing any sample stored before)."""
+        w = np.asarray(weights, dtype=float)
+        if len(w) != len(parameters) or len(w) == 0 or not np.all(w >= 0) or w.sum() <= 0:
+            raise ValueError("save_posterior: one non-negative weight per draw, not all zero")
+        w = w / w.sum()
+        rows = [{"calibration_id": int(calibration_id), "draw": i, "weight": float(w[i]),
+                 "parameters": json.dumps({k: _plain(v) for k, v in rec.items()},
+                                          sort_keys=True)}
+                for i, rec in enumerate(parameters.to_dict(orient="records"))]
+        with self._errors(), self._write() as s:
+            s.execute(PosteriorDraw.__table__.delete().where(
+                PosteriorDraw.calibration_id == int(calibration_id)))
+            s.connection().execute(PosteriorDraw.__table__.insert(), rows)
+            s.execute(update(Calibration).where(Calibration.id == int(calibration_id)).values(
+                status="finished", finished=_now(),
+                info=None if info is None else json.dumps(info)))
+
+    def calibrations(self) -> pd.DataFrame:
+        """id, name, created, finished, status, method, config_hash of every calibration."""
+        t = Calibration
+        cols = ["id", "name", "created", "finished", "status", "method", "config_hash"]
+        return self._frame(select(t.id, t.name, t.created, t.finished, t.status, t.method,
+                                  t.config_hash).order_by(t.id), cols)
+
+    def calibration(self, ref: int | str | None = None) -> dict:
+        """A finished calibration by id or name (the latest finished one if None): its row
+        as a dict with ``config`` and ``info`` decoded."""
+        t = Calibration
+        stmt = select(t.id, t.name, t.created, t.finished, t.status, t.method, t.config,
+                      t.info).where(t.status == "finished")
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            stmt = stmt.where(t.id == int(ref))
+        elif ref is not None:
+            stmt = stmt.where(t.name == str(ref))
+        with self._errors(), self._read() as s:
+            row = s.execute(stmt.order_by(t.id.desc()).limit(1)).first()
+        if row is None:
+            what = f"calibration {ref!r}" if ref is not None else "calibration"
+            raise StoreError(f"no finished {what} in database {self.display_url}; run "
+                             "'python run.py calibrate FILE' first")
+        out = dict(zip(("id", "name", "created", "finished", "status", "method", "config",
+                        "info"), row, strict=True))
+        out["config"] = json.loads(out["config"])
+        out["info"] = json.loads(out["info"]) if out["info"] else {}
+        return out
+
+    def posterior(self, ref: int | str | None = None) -> pd.DataFrame:
+        """The posterior sample of a finished calibration (see :meth:`calibration`): columns
+        ``draw``, ``weight`` and one per dotted parameter name, ordered by draw."""
+        cal = self.calibration(ref)
+        t = PosteriorDraw
+        frame = self._frame(select(t.draw, t.weight, t.parameters).where(
+            t.calibration_id == cal["id"]).order_by(t.draw), ["draw", "weight", "parameters"])
+        params = pd.DataFrame([json.loads(p) for p in frame["parameters"]])
+        out = pd.concat([frame[["draw", "weight"]].reset_index(drop=True), params], axis=1)
+        out.attrs["calibration_id"] = cal["id"]
+        return out
 
     def _frame(self, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
         with self._errors(), self._read() as s:
