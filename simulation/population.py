@@ -312,25 +312,39 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
         raise ValueError("n_agents must be positive")
     pop = Population(capacity=int(n_agents * growth_room) + 16,
                      weight=region.total / n_agents)
-    n = n_agents
-    pop.n = n
-    pid = np.arange(n, dtype=np.uint64)
-    pop.pid[:n] = pid
-    pop.alive[:n] = 1
+    pop.n = n_agents
+    # in blocks of people, so that the temporaries stay small at any population size
+    # (every draw is keyed by person id: the blocks do not change the result)
+    for lo in range(0, n_agents, SYNTHESIS_BLOCK):
+        _synthesise_block(pop, lo, min(n_agents, lo + SYNTHESIS_BLOCK), params, seed, region,
+                          start_year)
+    return pop
+
+
+#: People synthesised at a time (bounds the memory of temporaries, ~150 bytes a person).
+SYNTHESIS_BLOCK = 1 << 20
+
+
+def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any], seed: int,
+                      region: Region, start_year: int) -> None:
+    n = hi - lo
+    rows = slice(lo, hi)
+    pid = np.arange(lo, hi, dtype=np.uint64)
+    pop.pid[rows] = pid
+    pop.alive[rows] = 1
 
     def draws(stream: str) -> np.ndarray:
         return rng.uniforms(rng.key(seed, stream, start_year), pid)
 
     cell = _categorical(draws("synthesis_age"), age_sex_distribution(region))
     sex, age = np.divmod(cell, N_AGES)
-    pop.sex[:n] = sex
-    pop.age[:n] = age
-    pop.department[:n] = _categorical(draws("synthesis_department"),
-                                      region.population.astype(float))
+    pop.sex[rows] = sex
+    pop.age[rows] = age
+    pop.department[rows] = _categorical(draws("synthesis_department"),
+                                        region.population.astype(float))
     rank = draws("synthesis_income").astype(np.float32)
     rank = np.minimum(rank, np.float32(1) - np.finfo(np.float32).epsneg)
-    pop.income_rank[:n] = rank
-
+    pop.income_rank[rows] = rank
     rho = params["education.latent_corr_income"]
     z_income = _normal_scores(rank.astype(float))
     z_edu = rho * z_income + math.sqrt(1 - rho * rho) * _normal_scores(draws("synthesis_education"))
@@ -340,11 +354,11 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
     for b in range(cuts.shape[0]):
         m = band == b
         edu[m] = np.searchsorted(cuts[b], z_edu[m], side="right")
-    pop.education[:n] = edu
+    pop.education[rows] = edu
 
     ge, gi, resid = status_weights(params)
     z_status = ge * z_edu + gi * z_income + resid * _normal_scores(draws("synthesis_pcs"))
-    pop.status_score[:n] = np.clip(np.rint(z_status * 20), -127, 127).astype(np.int8)
+    pop.status_score[rows] = np.clip(np.rint(z_status * 20), -127, 127).astype(np.int8)
     pcuts = pcs_cut_points()
     pband = pcs_band(age)
     order = np.array(PCS_STATUS_ORDER, dtype=np.uint8)
@@ -353,13 +367,13 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
         for b in range(4):
             m = (sex == s) & (pband == b)
             pcs[m] = order[np.searchsorted(pcuts[s, b], z_status[m], side="right")]
-    pop.pcs[:n] = pcs
+    pop.pcs[rows] = pcs
     # children's household category: a status score drawn from the household's income
     z_par = 0.7 * z_income + math.sqrt(1 - 0.49) * _normal_scores(draws("synthesis_parents"))
     par = np.zeros(n, dtype=np.uint8)
     for s in range(2):
         par[sex == s] = order[np.searchsorted(pcuts[s, 0], z_par[sex == s], side="right")]
-    pop.parent_pcs[:n] = np.where(age < 18, par, pcs)
+    pop.parent_pcs[rows] = np.where(age < 18, par, pcs)
 
     leave = np.asarray(params["employment.school_leaving_age"])[edu]
     retire = params["employment.retirement_age"]
@@ -370,5 +384,4 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
     emp = np.where(pcs == INACTIFS, INACTIVE, emp)
     emp = np.where(age >= retire, np.where(pcs == INACTIFS, INACTIVE, RETIRED), emp)
     emp = np.where(age < leave, IN_EDUCATION, emp)
-    pop.employment[:n] = emp.astype(np.uint8)
-    return pop
+    pop.employment[rows] = emp.astype(np.uint8)
