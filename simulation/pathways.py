@@ -24,6 +24,7 @@ import numpy as np
 from . import rng
 from .interventions import PATHWAYS, empty_plan
 from .kernels import pathways as kp
+from .kernels import population as kpop
 from .kernels.demography import G_DEPARTMENT, count_rows
 from .population import CONDITIONS, N_AGES, Population, Region, read_data
 
@@ -229,43 +230,48 @@ def _death_normaliser(rr: np.ndarray, sex: np.ndarray, age: np.ndarray, h0: np.n
     deaths with individual hazards ``h0 * c * rr`` equal those with ``h0`` for everyone:
     ``sum(1 - exp(-h0 c rr)) = sum(1 - exp(-h0))`` in each band. Matching deaths rather
     than the mean relative risk matters at old ages, where the relative risks of the
-    multimorbid saturate the probability of dying."""
+    multimorbid saturate the probability of dying.
+
+    Solved by Newton's method for all bands at once (one pass over people an iteration):
+    the expected deaths are increasing and concave in c, so the iterates converge
+    monotonically once below the root."""
+    nb = N_AGES // width + 1
+    sex = np.ascontiguousarray(sex, dtype=np.uint8)
+    age = np.ascontiguousarray(age, dtype=np.uint8)
+    alive = np.ascontiguousarray(alive, dtype=np.uint8)
+    rr = np.ascontiguousarray(rr, dtype=np.float64)
+    h0 = np.ascontiguousarray(h0, dtype=np.float64)
+    target, f, df = np.zeros((2, nb)), np.zeros((2, nb)), np.zeros((2, nb))
+    kpop.band_expected_deaths(np.ones_like(rr), sex, age, alive, h0, np.ones((2, nb)), width,
+                              target, df)
+    counted = target > 0
+    c = np.ones((2, nb))
+    for _ in range(100):
+        kpop.band_expected_deaths(rr, sex, age, alive, h0, c, width, f, df)
+        step = np.divide(f - target, df, out=np.zeros_like(c), where=counted & (df > 0))
+        new = np.clip(c - step, 1e-3, 1e3)
+        done = np.all(np.abs(new - c) <= 1e-12 * new)
+        c = new
+        if done:
+            break
     out = np.ones((2, N_AGES))
-    band = age // width
+    bands = np.arange(N_AGES) // width
     for s in range(2):
-        for b in range(N_AGES // width + 1):
-            m = alive & (sex == s) & (band == b)
-            if not m.any():
-                continue
-            h = h0[s, age[m]]
-            x = rr[m]
-            target = (-np.expm1(-h)).sum()
-            lo, hi = 1e-3, 1e3
-            for _ in range(60):  # bisection on log c
-                c = math.sqrt(lo * hi)
-                if (-np.expm1(-h * c * x)).sum() < target:
-                    lo = c
-                else:
-                    hi = c
-            ages = np.arange(b * width, min((b + 1) * width, N_AGES))
-            out[s, ages] = math.sqrt(lo * hi)
-    # bands with nobody in them take the nearest band's value
-    for s in range(2):
-        seen = np.unique(age[alive & (sex == s)] // width)
-        if seen.size:
-            bands = np.arange(N_AGES) // width
-            idx = np.searchsorted(seen, bands).clip(0, seen.size - 1)
-            missing = ~np.isin(bands, seen)
-            out[s, missing] = out[s, seen[idx[missing]] * width]
+        seen = np.flatnonzero(counted[s])
+        if not seen.size:
+            continue
+        # bands with nobody in them take the nearest band's value
+        idx = np.searchsorted(seen, bands).clip(0, seen.size - 1)
+        out[s] = np.where(counted[s, bands], c[s, bands], c[s, seen[idx]])
     return out
 
 
 def _cumulative_prevalence(onset: np.ndarray, mult: np.ndarray, recovery: float,
-                           age: np.ndarray) -> np.ndarray:
+                           age: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     """Prevalence at ``age`` of a state entered with hazard ``mult * onset[x]`` at each
     past age x and left with probability ``recovery`` a year (yearly recursion on a grid of
-    multipliers, interpolated in log)."""
-    grid = np.geomspace(max(mult.min(), 1e-3), max(mult.max(), 1e-3) * 1.0001, 48)
+    multipliers spanning ``bounds``, interpolated in log)."""
+    grid = np.geomspace(max(bounds[0], 1e-3), max(bounds[1], 1e-3) * 1.0001, 48)
     table = np.zeros((grid.size, N_AGES))
     prev = np.zeros(grid.size)
     for x in range(N_AGES):
@@ -295,17 +301,77 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
         _draw_state(pop, tables, h_death, seed, year, eq, normalise=False)
 
 
+#: People drawn at a time when initialising the state (bounds the temporaries).
+INIT_BLOCK = 1 << 20
+
+
 def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed: int,
                 year: int, eq: np.ndarray, normalise: bool) -> None:
     p = tables.params
     n = pop.n
     a = pop.arrays()
-    pid = a["pid"]
-    sex = a["sex"].astype(np.int64)
-    age = a["age"].astype(np.int64)
-    edu = a["education"].astype(np.int64)
-    r = a["income_rank"].astype(float)
-    unemployed = a["employment"] == kp.UNEMPLOYED
+    # the only population-wide quantities: the mean gradient of nuisance (below), the band
+    # means of the onset risks and the death normaliser
+    nuisance_grad_mean = float(_gradient(p["environment.nuisance_rr_income"],
+                                         a["income_rank"].astype(float)).mean())
+    cum_h = np.concatenate([np.zeros((2, 1)), np.cumsum(
+        np.where(np.arange(N_AGES) >= 35, h_death, 0.0), axis=1)[:, :-1]], axis=1)
+    for lo in range(0, n, INIT_BLOCK):
+        _draw_exposures(a, slice(lo, min(n, lo + INIT_BLOCK)), p, tables, cum_h,
+                        nuisance_grad_mean, seed, year, eq)
+    run_care(pop, tables, seed, year - 1, equalise=eq)
+    # conditions: DREES prevalence by age, shared out by each person's relative risk
+    rr = np.zeros((len(CONDITIONS), n))
+    kp.condition_rr_all(a["alive"], a["income_rank"], a["smoking"], a["obese"], a["stress"],
+                        a["nuisance"], a["load"], n, tables.onset_rr, p["load.log_rr_per_unit"],
+                        eq, rr)
+    if normalise:
+        inc_pop = population_incidence(p, h_death)
+        tables.inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
+        tables.mean_onset_rr = np.zeros((len(CONDITIONS), 2, N_AGES))
+        for k in range(len(CONDITIONS)):
+            tables.mean_onset_rr[k] = _band_mean(rr[k], a["sex"], a["age"])
+            tables.inc_base[k] = inc_pop[k][None, :] / tables.mean_onset_rr[k]
+    prev = prevalence_by_age()
+    for lo in range(0, n, INIT_BLOCK):
+        _draw_conditions(a, slice(lo, min(n, lo + INIT_BLOCK)), rr, prev, p, tables, seed,
+                         year)
+    del rr
+    # mortality normalisation: mean relative risk 1 at each sex and age (baseline state)
+    raw = np.zeros(n)
+    kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
+                    a["insurance"], a["care"], a["conditions"], a["disability"], n,
+                    *tables.death_args(), eq, raw)
+    if normalise:
+        # normalise on the risks after one pass of the yearly disease process (a dry run on
+        # copies), so that the first simulated year already has INED's mortality: the
+        # process immediately moves the prevalences drawn from DREES towards its own
+        # balance (e.g. cancer remission)
+        saved = {k: a[k].copy() for k in ("conditions", "disability")}
+        tables.death_norm = np.ones((2, N_AGES))
+        n_groups = G_DEPARTMENT + len(tables.p_no_gp[0])
+        run_disease(pop, tables, seed, year - 1, n_groups, 16_384)
+        tables.death_norm = _death_normaliser(a["rr_death"], a["sex"], a["age"], h_death,
+                                              a["alive"])
+        for k, v in saved.items():
+            a[k][:] = v
+    for lo in range(0, n, INIT_BLOCK):
+        b = slice(lo, min(n, lo + INIT_BLOCK))
+        a["rr_death"][b] = (raw[b] * tables.death_norm[a["sex"][b], a["age"][b]]).astype(
+            np.float32)
+
+
+def _draw_exposures(a: dict[str, np.ndarray], rows: slice, p: dict[str, Any],
+                    tables: PathwayTables, cum_h: np.ndarray, nuisance_grad_mean: float,
+                    seed: int, year: int, eq: np.ndarray) -> None:
+    """Smoking, obesity, nuisance, the load and priority zones of the people in ``rows``."""
+    pid = a["pid"][rows]
+    n = pid.shape[0]
+    sex = a["sex"][rows].astype(np.int64)
+    age = a["age"][rows].astype(np.int64)
+    edu = a["education"][rows].astype(np.int64)
+    r = a["income_rank"][rows].astype(float)
+    unemployed = a["employment"][rows] == kp.UNEMPLOYED
 
     def ref(flag: int, rank: np.ndarray, diploma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if eq[flag]:
@@ -330,18 +396,17 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     # smokers die sooner: weight the states by their survival from 35 (relative risk of
     # death about 2 for current and 1.4 for former smokers, all causes, assumption in line
     # with disease.rr_death_smoking and the smoking-related conditions)
-    cum_h = np.concatenate([np.zeros((2, 1)), np.cumsum(
-        np.where(np.arange(N_AGES) >= 35, h_death, 0.0), axis=1)[:, :-1]], axis=1)
     hc = cum_h[sex, age]
     p_cur = p_ever * p_still * np.exp(-1.0 * hc)
     p_for = p_ever * (1 - p_still) * np.exp(-0.4 * hc)
     total = p_cur + p_for + (1 - p_ever)
     u = draws(0) * total
-    a["smoking"][:] = np.where(u < p_cur, 1, np.where(u < p_cur + p_for, 2, 0))
+    smoking = np.where(u < p_cur, 1, np.where(u < p_cur + p_for, 2, 0))
+    a["smoking"][rows] = smoking
     # obesity: childhood then adult onset, with remission
     ro, eo = ref(kp.EQ_OBESITY, r, edu)
     parents = (np.full(n, kp.REF_PARENT_PCS) if eq[kp.EQ_OBESITY]
-               else a["parent_pcs"].astype(np.int64))
+               else a["parent_pcs"][rows].astype(np.int64))
     hc = p["obesity.p_incidence_child"] * np.asarray(p["obesity.child_rr_parents_pcs"])[parents]
     ha = (p["obesity.p_incidence_adult"] * np.asarray(p["obesity.adult_rr_education"])[eo]
           * _gradient(p["obesity.adult_rr_income"], ro))
@@ -351,71 +416,58 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     eqm = ha / (ha + m)
     p_ob = np.where(age < 18, p18,
                     eqm + (p18 - eqm) * np.exp(-(ha + m) * np.clip(age - 18, 0, None)))
-    a["obese"][:] = draws(1) < p_ob
+    obese = draws(1) < p_ob
+    a["obese"][rows] = obese
     # environmental nuisance of the home (differential exposure), fixed
     rn, _ = ref(kp.EQ_ENVIRONMENT, r, edu)
-    grad = _gradient(p["environment.nuisance_rr_income"], r)
-    a["nuisance"][:] = draws(2) < (p["environment.p_nuisance"]
-                                   * _gradient(p["environment.nuisance_rr_income"], rn)
-                                   / grad.mean())
+    nuisance = draws(2) < (p["environment.p_nuisance"]
+                           * _gradient(p["environment.nuisance_rr_income"], rn)
+                           / nuisance_grad_mean)
+    a["nuisance"][rows] = nuisance
     # stress: expected value for the load; drawn each year by the exposure process
     rst, _ = ref(kp.EQ_STRESS, r, edu)
     un_st = unemployed & (eq[kp.EQ_STRESS] == 0)
     e_stress = np.where(age >= 16, p["stress.p_stress"] * _gradient(p["stress.rr_income"], rst)
                         * np.where(un_st, p["stress.rr_unemployed"], 1.0), 0.0)
     w = np.asarray(p["load.weights"])
-    add = (w[0] * (a["smoking"] == 1) + w[1] * a["obese"] + w[2] * a["nuisance"]
+    add = (w[0] * (smoking == 1) + w[1] * a["obese"][rows] + w[2] * a["nuisance"][rows]
            + w[3] * e_stress)
     d = p["load.decay"]
-    a["load"][:] = (add * (1 - (1 - d) ** age) / d).astype(np.float32)
-    # priority zones for access to care (fixed), then insurance and GP via the care process
-    a["care"][:] = np.where(draws(3) < tables.priority_share[a["department"]], kp.CARE_PRIORITY, 0)
-    run_care(pop, tables, seed, year - 1, equalise=eq)
-    # conditions: DREES prevalence by age, shared out by each person's relative risk
-    rr = np.zeros((len(CONDITIONS), n))
-    kp.condition_rr_all(a["alive"], a["income_rank"], a["smoking"], a["obese"], a["stress"],
-                        a["nuisance"], a["load"], n, tables.onset_rr, p["load.log_rr_per_unit"],
-                        eq, rr)
-    prev = prevalence_by_age()
-    if normalise:
-        inc_pop = population_incidence(p, h_death)
-        tables.inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
-        tables.mean_onset_rr = np.zeros((len(CONDITIONS), 2, N_AGES))
-        for k in range(len(CONDITIONS)):
-            tables.mean_onset_rr[k] = _band_mean(rr[k], sex, age)
-            tables.inc_base[k] = inc_pop[k][None, :] / tables.mean_onset_rr[k]
+    a["load"][rows] = (add * (1 - (1 - d) ** age) / d).astype(np.float32)
+    # priority zones for access to care (fixed); insurance and GP come from the care process
+    a["care"][rows] = np.where(draws(3) < tables.priority_share[a["department"][rows]],
+                               kp.CARE_PRIORITY, 0)
+
+
+def _draw_conditions(a: dict[str, np.ndarray], rows: slice, rr: np.ndarray, prev: np.ndarray,
+                     p: dict[str, Any], tables: PathwayTables, seed: int, year: int) -> None:
+    """Conditions (DREES prevalence by age shared out by relative risk ``rr``) and
+    disability of the people in ``rows``."""
+    pid = a["pid"][rows]
+    n = pid.shape[0]
+    sex = a["sex"][rows].astype(np.int64)
+    age = a["age"][rows].astype(np.int64)
+    r = a["income_rank"][rows].astype(float)
     cond = np.zeros(n, dtype=np.uint8)
     for k in range(len(CONDITIONS)):
-        pk = np.minimum(prev[k, age] * rr[k] / tables.mean_onset_rr[k][sex, age], 0.95)
+        pk = np.minimum(prev[k, age] * rr[k, rows] / tables.mean_onset_rr[k][sex, age], 0.95)
         cond |= np.where(rng.uniforms(rng.key(seed, "synthesis_conditions", year * 8 + k), pid)
                          < pk, np.uint8(1 << k), np.uint8(0))
-    a["conditions"][:] = cond
+    a["conditions"][rows] = cond
     # disability: onset and recovery over the life so far at the person's current multiplier
     n_cond = np.zeros(n)
     for k in range(len(CONDITIONS)):
         n_cond += (cond >> k) & 1
-    mult = p["disability.rr_condition"] ** n_cond * _gradient(p["disability.rr_income"], r)
-    a["disability"][:] = draws(4) < _cumulative_prevalence(
-        tables.dis_onset, mult, p["disability.p_recovery"], age)
-    # mortality normalisation: mean relative risk 1 at each sex and age (baseline state)
-    raw = np.zeros(n)
-    kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
-                    a["insurance"], a["care"], a["conditions"], a["disability"], n,
-                    *tables.death_args(), eq, raw)
-    if normalise:
-        # normalise on the risks after one pass of the yearly disease process (a dry run on
-        # copies), so that the first simulated year already has INED's mortality: the
-        # process immediately moves the prevalences drawn from DREES towards its own
-        # balance (e.g. cancer remission)
-        saved = {k: a[k].copy() for k in ("conditions", "disability")}
-        tables.death_norm = np.ones((2, N_AGES))
-        n_groups = G_DEPARTMENT + len(tables.p_no_gp[0])
-        run_disease(pop, tables, seed, year - 1, n_groups, 16_384)
-        tables.death_norm = _death_normaliser(a["rr_death"].astype(float), sex, age, h_death,
-                                              a["alive"] == 1)
-        for k, v in saved.items():
-            a[k][:] = v
-    a["rr_death"][:] = (raw * tables.death_norm[sex, age]).astype(np.float32)
+    rr_c = p["disability.rr_condition"]
+    mult = rr_c ** n_cond * _gradient(p["disability.rr_income"], r)
+    # the multipliers' range over anyone (0 to all conditions, any rank): the same grid
+    # for every block of people
+    ends = [rr_c ** k * g for k in (0, len(CONDITIONS))
+            for g in (_gradient(p["disability.rr_income"], np.array([0.0, 1.0])))]
+    a["disability"][rows] = rng.uniforms(rng.key(seed, "synthesis_exposures", year * 16 + 4),
+                                         pid) < _cumulative_prevalence(
+        tables.dis_onset, mult, p["disability.p_recovery"], age,
+        (float(np.min(ends)), float(np.max(ends))))
 
 
 def chunking(n: int, min_chunk: int = 16_384) -> tuple[int, int]:
