@@ -183,6 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import gap_across_replicates, run_replicates, run_scenario
     from .store import Store
 
+    _check_executor(args)
     scenario = _scenario(args)
     replicates = scenario.replicates if args.replicates is None else args.replicates
     if replicates > MAX_REPLICATES:
@@ -201,7 +202,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 bar.close()
 
     with Store(args.db) as store:  # opened first: a database problem stops us at once
-        reps = run_replicates(scenario, replicates, store, compute)
+        if replicates > 1 and (args.executor or args.scheduler):
+            # replicates on the executor (one run: here, with its progress bar)
+            with _executor(args) as executor:
+                reps = run_replicates(scenario, replicates, store, executor=executor)
+        else:
+            reps = run_replicates(scenario, replicates, store, compute)
         gaps = gap_across_replicates(store.life_expectancy(reps.run_ids))
         db = store.display_url
     result = reps.first
@@ -322,6 +328,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import load_comparison, run_comparison
     from .store import Store
 
+    _check_executor(args)
     if args.agents is not None:
         check_memory(args.agents)
     spec = load_comparison(args.file).with_options(
@@ -358,9 +365,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_validate_baseline(args: argparse.Namespace) -> int:
     from .validation import validate
 
+    _check_executor(args)
     scenario = _scenario(args)
     _set_threads(args.threads)
-    table, _ = validate(scenario, replicates=args.replicates)
+    if args.replicates > 1 and (args.executor or args.scheduler):
+        with _executor(args) as executor:
+            table, _ = validate(scenario, replicates=args.replicates, executor=executor)
+    else:
+        table, _ = validate(scenario, replicates=args.replicates)
     if args.json:
         rows = json.loads(table.to_json(orient="records"))
         met = table["ok"].dropna()
@@ -416,7 +428,8 @@ def cmd_default(args: argparse.Namespace) -> int:
     its report."""
     ns = argparse.Namespace(file=str(DEFAULT_COMPARISON), agents=None, seed=None, years=None,
                             replicates=None, threads=None, json=False, no_progress=False,
-                            db=None)
+                            db=None, executor=None, workers=None, scheduler=None,
+                            threads_per_worker=None)
     code = cmd_compare(ns)
     if code == 0:
         code = cmd_report(argparse.Namespace(comparison=None, lang="fr", out="outputs",
@@ -438,13 +451,22 @@ def _add_executor(parser: argparse.ArgumentParser) -> None:
                    "worker (default 1)")
 
 
+def _check_executor(args: argparse.Namespace) -> None:
+    """Refuse bad executor options, and an unreachable --scheduler, before any work."""
+    from .executor import ExecutorError, check_options
+
+    try:
+        check_options(args.executor, args.workers, args.scheduler, args.threads_per_worker)
+    except ExecutorError as e:
+        raise UserError(str(e)) from None
+
+
 def _executor(args: argparse.Namespace):
     """The executor named by the command line (serial when no option is given)."""
     from .executor import ExecutorError, make_executor
 
-    kind = args.executor or ("dask" if args.scheduler else "serial")
     try:
-        return make_executor(kind, workers=args.workers, scheduler=args.scheduler,
+        return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler,
                              threads_per_worker=args.threads_per_worker)
     except ExecutorError as e:
         raise UserError(str(e)) from None
@@ -476,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--replicates", type=_positive_int, help="run replicates 0..N-1 (default: "
                    "the scenario's simulation.replicates); finished ones are reused from the "
                    "database")
+    _add_executor(r)
     _add_db(r)
     r.set_defaults(func=cmd_run)
 
@@ -518,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=_non_negative_int)
     b.add_argument("--threads", type=_positive_int)
     b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_executor(b)
     b.set_defaults(func=cmd_validate_baseline)
 
     rp = sub.add_parser("report", help="write the HTML report of a stored comparison "
