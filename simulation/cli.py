@@ -240,7 +240,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .store import Store
 
     with Store(args.db, create=False) as store:
-        frame = store.table(args.table, run_id=args.run, comparison_id=args.comparison)
+        frame = store.table(args.table, run_id=args.run, comparison_id=args.comparison,
+                            sweep_id=args.sweep)
     if not args.out:
         try:
             frame.to_csv(sys.stdout, index=False, lineterminator="\n")
@@ -266,8 +267,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .comparison import ComparisonSpec, load_any
+    from .sweep import is_sweep_file, load_sweep
 
     for path in args.files:
+        if is_sweep_file(path):
+            sw = load_sweep(path)
+            print(f"{path}: ok (sweep {sw.name!r}: {len(sw.points)} points x "
+                  f"{len(sw.arms)} arms)")
+            continue
         obj = load_any(path)
         if isinstance(obj, ComparisonSpec):
             print(f"{path}: ok (comparison {obj.name!r}: baseline and "
@@ -359,6 +366,63 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(format_comparison(summary))
         print(f"\nComparison {cid} stored in {db}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .store import Store
+    from .sweep import format_sweep, load_sweep, run_sweep, write_figure
+
+    _check_executor(args)
+    if args.agents is not None:
+        check_memory(args.agents)
+    spec = load_sweep(args.file).with_options(
+        agents=args.agents, seed=args.seed, years=args.years, replicates=args.replicates)
+    check_memory(spec.baseline.agents)
+    _check_out_dir(args.out)
+    out = Path(args.out)
+    try:  # a folder we cannot write to stops us now, not after the runs
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    _set_threads(args.threads)
+    runs = spec.runs()
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(runs), desc="runs", unit="run", file=sys.stderr, leave=False)
+    try:
+        with Store(args.db) as store, _executor(args) as executor:
+            summary, records, run_ids = run_sweep(
+                spec, store, executor, (lambda sc, r, reused: bar.update(1)) if bar else None)
+            # the figure first: the sweep is stored only once everything is written
+            stem = out / f".sweep-{os.getpid()}"
+            tmp_paths = write_figure(summary, stem)
+            try:
+                sid = store.save_sweep(spec.name, spec.source, spec.design, spec.keys,
+                                       summary["points"], run_ids, summary, records)
+            except BaseException:
+                for path in tmp_paths:
+                    path.unlink(missing_ok=True)
+                raise
+            db = store.display_url
+    finally:
+        if bar is not None:
+            bar.close()
+    figures = []
+    for path in tmp_paths:
+        final = out / f"sweep_{sid}{path.suffix}"
+        os.replace(path, final)
+        figures.append(str(final))
+    summary = {"id": sid, **summary, "run_ids": run_ids, "db": db, "figures": figures}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_sweep(summary))
+        print(f"\nSweep {sid} stored in {db} (tidy results: run.py export sweep_results "
+              f"--sweep {sid}); figure {figures[0]}")
     return 0
 
 
@@ -508,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("table", choices=TABLES, help="the table to export")
     x.add_argument("--run", type=_positive_int, help="only this run (id)")
     x.add_argument("--comparison", type=_positive_int, help="only the runs of this comparison")
+    x.add_argument("--sweep", type=_positive_int, help="only this sweep (tables sweeps and "
+                   "sweep_results)")
     x.add_argument("--out", help="CSV file to write (default: standard output)")
     _add_db(x)
     x.set_defaults(func=cmd_export)
@@ -530,6 +596,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor(c)
     _add_db(c)
     c.set_defaults(func=cmd_compare)
+
+    w = sub.add_parser("sweep", help="run a comparison over a grid or a Latin hypercube of "
+                       "parameter values (e.g. budgets) and plot the gap closed")
+    w.add_argument("file", help="sweep file (TOML; see simulation/sweep.py)")
+    w.add_argument("--replicates", type=_positive_int, help="replicates (default: the file's)")
+    w.add_argument("--agents", type=_positive_int, help="number of simulated people")
+    w.add_argument("--seed", type=_non_negative_int, help="random seed (non-negative)")
+    w.add_argument("--years", type=_positive_int, help="horizon in years")
+    w.add_argument("--threads", type=_positive_int, help="numba threads")
+    w.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    w.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    w.add_argument("--out", default="outputs", help="folder for the figure sweep_ID.png and "
+                   ".svg (default: outputs)")
+    _add_executor(w)
+    _add_db(w)
+    w.set_defaults(func=cmd_sweep)
 
     b = sub.add_parser("validate-baseline", help="compare the baseline with the observed "
                        "French gradients (INSEE, DREES, Sante publique France)")
