@@ -183,6 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import gap_across_replicates, run_replicates, run_scenario
     from .store import Store
 
+    _check_executor(args)
     scenario = _scenario(args)
     replicates = scenario.replicates if args.replicates is None else args.replicates
     if replicates > MAX_REPLICATES:
@@ -201,7 +202,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 bar.close()
 
     with Store(args.db) as store:  # opened first: a database problem stops us at once
-        reps = run_replicates(scenario, replicates, store, compute)
+        if replicates > 1 and (args.executor or args.scheduler):
+            # replicates on the executor (one run: here, with its progress bar)
+            with _executor(args) as executor:
+                reps = run_replicates(scenario, replicates, store, executor=executor)
+        else:
+            reps = run_replicates(scenario, replicates, store, compute)
         gaps = gap_across_replicates(store.life_expectancy(reps.run_ids))
         db = store.display_url
     result = reps.first
@@ -234,7 +240,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .store import Store
 
     with Store(args.db, create=False) as store:
-        frame = store.table(args.table, run_id=args.run, comparison_id=args.comparison)
+        frame = store.table(args.table, run_id=args.run, comparison_id=args.comparison,
+                            sweep_id=args.sweep)
     if not args.out:
         try:
             frame.to_csv(sys.stdout, index=False, lineterminator="\n")
@@ -260,8 +267,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .comparison import ComparisonSpec, load_any
+    from .sweep import is_sweep_file, load_sweep
 
     for path in args.files:
+        if is_sweep_file(path):
+            sw = load_sweep(path)
+            print(f"{path}: ok (sweep {sw.name!r}: {len(sw.points)} points x "
+                  f"{len(sw.arms)} arms)")
+            continue
         obj = load_any(path)
         if isinstance(obj, ComparisonSpec):
             print(f"{path}: ok (comparison {obj.name!r}: baseline and "
@@ -322,6 +335,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import load_comparison, run_comparison
     from .store import Store
 
+    _check_executor(args)
     if args.agents is not None:
         check_memory(args.agents)
     spec = load_comparison(args.file).with_options(
@@ -355,12 +369,74 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .store import Store
+    from .sweep import format_sweep, load_sweep, run_sweep, write_figure
+
+    _check_executor(args)
+    if args.agents is not None:
+        check_memory(args.agents)
+    spec = load_sweep(args.file).with_options(
+        agents=args.agents, seed=args.seed, years=args.years, replicates=args.replicates)
+    check_memory(spec.baseline.agents)
+    _check_out_dir(args.out)
+    out = Path(args.out)
+    try:  # a folder we cannot write to stops us now, not after the runs
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    _set_threads(args.threads)
+    runs = spec.runs()
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(runs), desc="runs", unit="run", file=sys.stderr, leave=False)
+    try:
+        with Store(args.db) as store, _executor(args) as executor:
+            summary, records, run_ids = run_sweep(
+                spec, store, executor, (lambda sc, r, reused: bar.update(1)) if bar else None)
+            # the figure first: the sweep is stored only once everything is written
+            stem = out / f".sweep-{os.getpid()}"
+            tmp_paths = write_figure(summary, stem)
+            try:
+                sid = store.save_sweep(spec.name, spec.source, spec.design, spec.keys,
+                                       summary["points"], run_ids, summary, records)
+            except BaseException:
+                for path in tmp_paths:
+                    path.unlink(missing_ok=True)
+                raise
+            db = store.display_url
+    finally:
+        if bar is not None:
+            bar.close()
+    figures = []
+    for path in tmp_paths:
+        final = out / f"sweep_{sid}{path.suffix}"
+        os.replace(path, final)
+        figures.append(str(final))
+    summary = {"id": sid, **summary, "run_ids": run_ids, "db": db, "figures": figures}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_sweep(summary))
+        print(f"\nSweep {sid} stored in {db} (tidy results: run.py export sweep_results "
+              f"--sweep {sid}); figure {figures[0]}")
+    return 0
+
+
 def cmd_validate_baseline(args: argparse.Namespace) -> int:
     from .validation import validate
 
+    _check_executor(args)
     scenario = _scenario(args)
     _set_threads(args.threads)
-    table, _ = validate(scenario, replicates=args.replicates)
+    if args.replicates > 1 and (args.executor or args.scheduler):
+        with _executor(args) as executor:
+            table, _ = validate(scenario, replicates=args.replicates, executor=executor)
+    else:
+        table, _ = validate(scenario, replicates=args.replicates)
     if args.json:
         rows = json.loads(table.to_json(orient="records"))
         met = table["ok"].dropna()
@@ -416,7 +492,8 @@ def cmd_default(args: argparse.Namespace) -> int:
     its report."""
     ns = argparse.Namespace(file=str(DEFAULT_COMPARISON), agents=None, seed=None, years=None,
                             replicates=None, threads=None, json=False, no_progress=False,
-                            db=None)
+                            db=None, executor=None, workers=None, scheduler=None,
+                            threads_per_worker=None)
     code = cmd_compare(ns)
     if code == 0:
         code = cmd_report(argparse.Namespace(comparison=None, lang="fr", out="outputs",
@@ -438,13 +515,22 @@ def _add_executor(parser: argparse.ArgumentParser) -> None:
                    "worker (default 1)")
 
 
+def _check_executor(args: argparse.Namespace) -> None:
+    """Refuse bad executor options, and an unreachable --scheduler, before any work."""
+    from .executor import ExecutorError, check_options
+
+    try:
+        check_options(args.executor, args.workers, args.scheduler, args.threads_per_worker)
+    except ExecutorError as e:
+        raise UserError(str(e)) from None
+
+
 def _executor(args: argparse.Namespace):
     """The executor named by the command line (serial when no option is given)."""
     from .executor import ExecutorError, make_executor
 
-    kind = args.executor or ("dask" if args.scheduler else "serial")
     try:
-        return make_executor(kind, workers=args.workers, scheduler=args.scheduler,
+        return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler,
                              threads_per_worker=args.threads_per_worker)
     except ExecutorError as e:
         raise UserError(str(e)) from None
@@ -476,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--replicates", type=_positive_int, help="run replicates 0..N-1 (default: "
                    "the scenario's simulation.replicates); finished ones are reused from the "
                    "database")
+    _add_executor(r)
     _add_db(r)
     r.set_defaults(func=cmd_run)
 
@@ -485,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("table", choices=TABLES, help="the table to export")
     x.add_argument("--run", type=_positive_int, help="only this run (id)")
     x.add_argument("--comparison", type=_positive_int, help="only the runs of this comparison")
+    x.add_argument("--sweep", type=_positive_int, help="only this sweep (tables sweeps and "
+                   "sweep_results)")
     x.add_argument("--out", help="CSV file to write (default: standard output)")
     _add_db(x)
     x.set_defaults(func=cmd_export)
@@ -508,6 +597,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(c)
     c.set_defaults(func=cmd_compare)
 
+    w = sub.add_parser("sweep", help="run a comparison over a grid or a Latin hypercube of "
+                       "parameter values (e.g. budgets) and plot the gap closed")
+    w.add_argument("file", help="sweep file (TOML; see simulation/sweep.py)")
+    w.add_argument("--replicates", type=_positive_int, help="replicates (default: the file's)")
+    w.add_argument("--agents", type=_positive_int, help="number of simulated people")
+    w.add_argument("--seed", type=_non_negative_int, help="random seed (non-negative)")
+    w.add_argument("--years", type=_positive_int, help="horizon in years")
+    w.add_argument("--threads", type=_positive_int, help="numba threads")
+    w.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    w.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    w.add_argument("--out", default="outputs", help="folder for the figure sweep_ID.png and "
+                   ".svg (default: outputs)")
+    _add_executor(w)
+    _add_db(w)
+    w.set_defaults(func=cmd_sweep)
+
     b = sub.add_parser("validate-baseline", help="compare the baseline with the observed "
                        "French gradients (INSEE, DREES, Sante publique France)")
     b.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
@@ -518,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=_non_negative_int)
     b.add_argument("--threads", type=_positive_int)
     b.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_executor(b)
     b.set_defaults(func=cmd_validate_baseline)
 
     rp = sub.add_parser("report", help="write the HTML report of a stored comparison "

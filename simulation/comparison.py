@@ -42,7 +42,14 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .config import ConfigError, Scenario, load_scenario, parse_scenario, read_toml
+from .config import (
+    ConfigError,
+    Scenario,
+    _flatten,
+    load_scenario,
+    parse_scenario,
+    read_toml,
+)
 
 #: Ages of the comparison's life expectancies.
 AGES = (0, 35)
@@ -94,7 +101,16 @@ def load_comparison(path: str | Path) -> ComparisonSpec:
     """Read and validate a comparison file; raises :class:`ConfigError`."""
     p = Path(path)
     where = str(path)
-    raw = _read_toml(p, where)
+    return parse_comparison(_read_toml(p, where), where, p.parent)
+
+
+def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
+                     baseline_parameters: dict[str, Any] | None = None) -> ComparisonSpec:
+    """Validate a comparison already parsed from TOML (``where`` names it in errors; files
+    it names are relative to ``base_dir``). ``baseline_parameters`` (dotted names) are
+    applied to the baseline file's parameters, and so to every scenario built on it (used
+    by sweeps over model parameters). Raises :class:`ConfigError`."""
+    base_dir = Path(base_dir)
     for key in raw:
         if key not in ("comparison", "run", "scenarios"):
             raise ConfigError(where, key, "one of the tables comparison, run, scenarios")
@@ -111,11 +127,15 @@ def load_comparison(path: str | Path) -> ComparisonSpec:
     for key in ("description", "question"):
         if not isinstance(head.get(key, ""), str):
             raise ConfigError(where, f"comparison.{key}", "a string", head.get(key))
-    base_path = (p.parent / head["baseline"]).resolve()
+    base_path = (base_dir / head["baseline"]).resolve()
     if not base_path.exists():
         raise ConfigError(where, "comparison.baseline",
                           f"an existing scenario file (looked for {base_path})", head["baseline"])
     base_raw = _read_toml(base_path, str(base_path))
+    if baseline_parameters:
+        params = _flatten(base_raw.get("parameters", {}), source=str(base_path))
+        params.update(baseline_parameters)
+        base_raw["parameters"] = params
     run = raw.get("run", {})
     if not isinstance(run, dict):
         raise ConfigError(where, "run", "a table")
@@ -150,7 +170,7 @@ def load_comparison(path: str | Path) -> ComparisonSpec:
             if key not in allowed:
                 raise ConfigError(where, f"{path}.{key}", f"one of the keys {', '.join(sorted(allowed))}")
         if "file" in item:
-            f = (p.parent / str(item["file"])).resolve()
+            f = (base_dir / str(item["file"])).resolve()
             sc_raw = _read_toml(f, str(f))
         else:
             sc_raw = copy.deepcopy(base_raw)
@@ -162,8 +182,11 @@ def load_comparison(path: str | Path) -> ComparisonSpec:
         if "parameters" in item:
             if not isinstance(item["parameters"], dict):
                 raise ConfigError(where, f"{path}.parameters", "a table")
-            params = dict(sc_raw.get("parameters", {}))
-            params.update(item["parameters"])
+            try:  # dotted names and nested tables may be mixed between the two files
+                params = _flatten(sc_raw.get("parameters", {}), source=where)
+                params.update(_flatten(item["parameters"], source=where))
+            except ConfigError as e:
+                raise ConfigError(where, f"{path}.{e.key}", e.expected, e.got) from None
             sc_raw["parameters"] = params
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
@@ -343,6 +366,35 @@ def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def comparison_runs(spec: ComparisonSpec) -> list[tuple[Scenario, int]]:
+    """Every (scenario, replicate) of ``spec``, replicate by replicate (baseline first)."""
+    return [(sc, r) for r in range(spec.baseline.replicates) for sc in spec.all]
+
+
+def collect_outcomes(spec: ComparisonSpec, store: Any, stored: dict[tuple[str, int, int], Any],
+                     cache: dict[int, dict[str, Any]] | None = None
+                     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[int]]]:
+    """:func:`run_outcomes` of every run of ``spec``, read back from ``store`` (``stored``:
+    :func:`simulation.runner.run_many`'s answer), by scenario name in replicate order, and
+    the run ids by scenario name. ``cache`` (by run id) spares reading a run shared by
+    several comparisons (a sweep's baseline) again."""
+    from .population import load_region
+
+    weight = load_region(spec.baseline.region).total / spec.baseline.agents
+    cache = {} if cache is None else cache
+    outcomes: dict[str, list[dict[str, Any]]] = {s.name: [] for s in spec.all}
+    run_ids: dict[str, list[int]] = {s.name: [] for s in spec.all}
+    for sc, r in comparison_runs(spec):
+        run_id = stored[(sc.hash, sc.seed, r)].run_id
+        if run_id not in cache:
+            res = store.load_run_result(run_id, sc)
+            cache[run_id] = run_outcomes(sc, res.yearly, res.life_table_input,
+                                         res.life_expectancy, weight)
+        outcomes[sc.name].append(cache[run_id])
+        run_ids[sc.name].append(run_id)
+    return outcomes, run_ids
+
+
 def run_comparison(spec: ComparisonSpec, store: Any,
                    progress: Callable[[str, int], None] | None = None,
                    executor: Any = None) -> tuple[dict[str, Any], dict]:
@@ -350,19 +402,9 @@ def run_comparison(spec: ComparisonSpec, store: Any,
     computed by ``executor``, :mod:`simulation.executor`, serially by default) and
     summarise; returns (summary, run ids by scenario name). The summary does not depend
     on the executor: every run carries its seed."""
-    from .population import load_region
     from .runner import run_many
 
-    pairs = [(sc, r) for r in range(spec.baseline.replicates) for sc in spec.all]
-    stored = run_many(store, pairs, executor,
+    stored = run_many(store, comparison_runs(spec), executor,
                       None if progress is None else (lambda sc, r, _reused: progress(sc.name, r)))
-    weight = load_region(spec.baseline.region).total / spec.baseline.agents
-    outcomes: dict[str, list[dict[str, Any]]] = {s.name: [] for s in spec.all}
-    run_ids: dict[str, list[int]] = {s.name: [] for s in spec.all}
-    for sc, r in pairs:
-        run_id = stored[(sc.hash, sc.seed, r)].run_id
-        res = store.load_run_result(run_id, sc)
-        outcomes[sc.name].append(run_outcomes(sc, res.yearly, res.life_table_input,
-                                              res.life_expectancy, weight))
-        run_ids[sc.name].append(run_id)
+    outcomes, run_ids = collect_outcomes(spec, store, stored)
     return summarise(spec, outcomes), run_ids

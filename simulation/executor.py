@@ -32,6 +32,10 @@ from typing import Any
 
 #: The executor kinds accepted by ``--executor``.
 KINDS = ("serial", "processes", "dask")
+#: Seconds to wait for an existing Dask scheduler: the TCP connection first (so that a wrong
+#: address fails fast, before dask is even imported), then the Dask handshake.
+PROBE_TIMEOUT_S = 3
+CONNECT_TIMEOUT_S = 10
 
 
 class ExecutorError(Exception):
@@ -45,6 +49,36 @@ def _call(fn: Callable[..., Any], args: tuple, threads: int | None) -> Any:
 
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     return fn(*args)
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``) checked for
+    its form and probed with a plain TCP connection of at most :data:`PROBE_TIMEOUT_S`
+    seconds; returns it with its scheme. Raises :class:`ExecutorError` (one line) when it
+    is malformed or nothing listens there."""
+    import socket
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    full = text if "://" in text else f"tcp://{text}"
+    expected = "(expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786)"
+    try:
+        u = urlsplit(full)
+        host, port = u.hostname, u.port
+    except ValueError:
+        host, port, u = None, None, None
+    if (u is None or u.scheme not in ("tcp", "tls") or not host or port is None
+            or u.path not in ("", "/") or u.query or u.fragment):
+        raise ExecutorError(f"--scheduler {address!r}: not a scheduler address {expected}")
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+            pass
+    except OSError as e:
+        reason = ("timed out" if isinstance(e, TimeoutError)
+                  else e.strerror or str(e) or type(e).__name__)
+        raise ExecutorError(f"cannot reach the Dask scheduler at {full}: {reason} "
+                            "(expected a running scheduler, e.g. tcp://HOST:8786)") from None
+    return full
 
 
 def default_workers() -> int:
@@ -133,6 +167,8 @@ class DaskExecutor(Executor):
     def __init__(self, workers: int | None = None, threads_per_worker: int | None = 1,
                  scheduler: str | None = None, retries: int = 2) -> None:
         super().__init__(threads_per_worker)
+        if scheduler:
+            scheduler = check_scheduler_address(scheduler)
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - distributed is a core dependency
@@ -141,22 +177,25 @@ class DaskExecutor(Executor):
         self.retries = retries
         self.scheduler = scheduler
         self._cluster = None
+        self.workers = workers
         try:
             if scheduler:
-                self.client = Client(scheduler, timeout="10s")
+                self.client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
             else:
                 self.workers = workers or default_workers()
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                              processes=True, dashboard_address=None,
                                              silence_logs=40)
                 self.client = Client(self._cluster)
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError) as e:
             if self._cluster is not None:
                 self._cluster.close()
             where = scheduler or "a local cluster"
-            raise ExecutorError(f"cannot reach the Dask scheduler at {where}: "
-                                f"{str(e).splitlines()[0] if str(e) else type(e).__name__} "
-                                "(expected a running scheduler, e.g. tcp://HOST:8786)") from None
+            what = "reach the Dask scheduler at" if scheduler else "start"
+            raise ExecutorError(f"cannot {what} {where}: "
+                                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                                + (" (expected a running scheduler, e.g. tcp://HOST:8786)"
+                                   if scheduler else "")) from None
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         if not tasks:
@@ -187,17 +226,15 @@ class DaskExecutor(Executor):
                 self._cluster.close()
 
 
-def make_executor(kind: str = "serial", workers: int | None = None,
-                  scheduler: str | None = None,
-                  threads_per_worker: int | None = None) -> Executor:
-    """The executor named ``kind`` (one of :data:`KINDS`).
-
-    ``workers``: local processes or LocalCluster workers (default: the cores available);
-    ``scheduler``: address of an existing Dask scheduler (implies ``dask``);
-    ``threads_per_worker``: numba threads per task (default 1 for processes and Dask, the
-    current setting for serial)."""
-    if scheduler and kind == "serial":
-        kind = "dask"
+def check_options(kind: str | None = None, workers: int | None = None,
+                  scheduler: str | None = None, threads_per_worker: int | None = None,
+                  probe: bool = True) -> tuple[str, str | None]:
+    """Check executor options without starting anything (cheap: dask is not imported);
+    returns ``(kind, scheduler)`` with the defaults filled in. With ``probe``, an existing
+    scheduler's address is also probed (:func:`check_scheduler_address`), so that a wrong
+    address fails in seconds, before any work. Raises :class:`ExecutorError`."""
+    if kind is None:
+        kind = "dask" if scheduler else "serial"
     if kind not in KINDS:
         raise ExecutorError(f"--executor: expected one of {', '.join(KINDS)}, got {kind!r}")
     if workers is not None and workers < 1:
@@ -206,7 +243,27 @@ def make_executor(kind: str = "serial", workers: int | None = None,
         raise ExecutorError(f"--threads-per-worker: expected a positive integer, "
                             f"got {threads_per_worker}")
     if scheduler and kind != "dask":
-        raise ExecutorError("--scheduler: only with --executor dask")
+        raise ExecutorError(f"--scheduler: only with --executor dask (got --executor {kind})")
+    if workers is not None and (kind == "serial" or scheduler):
+        raise ExecutorError("--workers: only with --executor processes or a local Dask "
+                            "cluster (an existing cluster has its own workers)")
+    if scheduler and probe:
+        scheduler = check_scheduler_address(scheduler)
+    return kind, scheduler
+
+
+def make_executor(kind: str | None = None, workers: int | None = None,
+                  scheduler: str | None = None,
+                  threads_per_worker: int | None = None) -> Executor:
+    """The executor named ``kind`` (one of :data:`KINDS`; default ``dask`` when a
+    ``scheduler`` is given, else ``serial``).
+
+    ``workers``: local processes or LocalCluster workers (default: the cores available);
+    ``scheduler``: address of an existing Dask scheduler (only with ``dask``);
+    ``threads_per_worker``: numba threads per task (default 1 for processes and Dask, the
+    current setting for serial). Raises :class:`ExecutorError` on a bad option or an
+    unreachable scheduler."""
+    kind, scheduler = check_options(kind, workers, scheduler, threads_per_worker, probe=False)
     if kind == "serial":
         return Executor(threads_per_worker)
     if kind == "processes":

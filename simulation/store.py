@@ -93,7 +93,7 @@ PG_CONNECT_TIMEOUT_S = 10
 STATUS_FINISHED = "finished"
 PACKAGES = ("numpy", "numba", "mesa", "pandas", "sqlalchemy")
 TABLES = ("runs", "scenarios", "yearly", "life_table_input", "life_expectancy", "comparisons",
-          "comparison_results", "calibrations", "posterior_draws")
+          "comparison_results", "sweeps", "sweep_results", "calibrations", "posterior_draws")
 _PG_LOCK_KEY = 0x6865616C7468  # "health": serialises schema creation between processes
 
 
@@ -280,6 +280,58 @@ _MODELS: dict[str, type[Base]] = {
     "comparisons": Comparison, "comparison_results": ComparisonResult,
     "calibrations": Calibration, "posterior_draws": PosteriorDraw,
 }
+
+# ----------------------------------------------------------------- sweeps (tables)
+# Parameter sweeps (``run.py sweep``, :mod:`simulation.sweep`): one row of ``sweeps`` per
+# sweep, and its results as a tidy table, one row per point, scenario and record of the
+# point's paired comparison (the same records as ``comparison_results``). Created on first
+# use in databases of schema version 3 that predate them.
+
+
+class Sweep(Base):
+    """A parameter sweep: its design and its summary (filled by ``run.py sweep``)."""
+
+    __tablename__ = "sweeps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(Text)  # the sweep file, as given
+    design: Mapped[str] = mapped_column(String(8))  # grid or lhs
+    keys: Mapped[str] = mapped_column(Text)  # JSON list of the swept keys
+    points: Mapped[str] = mapped_column(Text)  # JSON list of {key: value}, by point
+    run_ids: Mapped[str | None] = mapped_column(Text)  # JSON [{scenario: [run ids]}], by point
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON summary (simulation.sweep)
+
+
+class SweepResult(Base):
+    """One record of one point of a sweep: a scenario's value of a metric (mean and
+    2.5/97.5 percentiles over replicates) and its paired difference from the point's
+    baseline. ``arm`` is the sweep's arm (or the baseline's name), ``point_values`` the
+    point's swept values (JSON) and ``x`` the value of the sweep's plotted key."""
+
+    __tablename__ = "sweep_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id"), index=True)
+    point: Mapped[int] = mapped_column(Integer)
+    arm: Mapped[str] = mapped_column(String(200))
+    scenario: Mapped[str] = mapped_column(String(200))
+    scenario_hash: Mapped[str] = mapped_column(String(64))
+    point_values: Mapped[str] = mapped_column(Text)
+    x: Mapped[float | None] = mapped_column(Double)
+    metric: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    by: Mapped[str | None] = mapped_column(String(40))
+    group: Mapped[str | None] = mapped_column(String(40))
+    age: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Double)
+    lo: Mapped[float | None] = mapped_column(Double)
+    hi: Mapped[float | None] = mapped_column(Double)
+    diff: Mapped[float | None] = mapped_column(Double)
+    diff_lo: Mapped[float | None] = mapped_column(Double)
+    diff_hi: Mapped[float | None] = mapped_column(Double)
+
+
+_SWEEP_MODELS: dict[str, type[Base]] = {"sweeps": Sweep, "sweep_results": SweepResult}
 
 # ---------------------------------------------------------------------- code identity
 
@@ -968,6 +1020,64 @@ class Store:
             stmt = stmt.where(ComparisonResult.comparison_id == int(comparison_id))
         return self._frame(stmt, cols)
 
+    # ------------------------------------------------------------ sweeps
+    def save_sweep(self, name: str, source: str, design: str, keys: Sequence[str],
+                   points: Sequence[dict[str, Any]], run_ids: list | None,
+                   summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> int:
+        """Record a sweep, its summary and its tidy results (``records``: dicts with the
+        columns of ``sweep_results`` but ids) in one transaction; returns its id. The sweep
+        tables are created here if this database predates them."""
+        with self._errors(), self._write() as s:
+            Base.metadata.create_all(s.connection(), tables=[m.__table__ for m in
+                                                             _SWEEP_MODELS.values()])
+            row = Sweep(name=name, created=_now(), source=source, design=design,
+                        keys=json.dumps(list(keys)), points=json.dumps(list(points)),
+                        run_ids=None if run_ids is None else json.dumps(run_ids),
+                        summary=json.dumps(summary))
+            s.add(row)
+            s.flush()
+            cols = [c.name for c in SweepResult.__table__.columns if c.name not in (
+                "id", "sweep_id")]
+            rows = [{k: _plain(rec.get(k)) for k in cols} | {"sweep_id": row.id}
+                    for rec in records]
+            if rows:
+                s.connection().execute(SweepResult.__table__.insert(), rows)
+            return int(row.id)
+
+    def _has_table(self, name: str) -> bool:
+        with self._errors(), self._read() as s:
+            return name in set(inspect(s.connection()).get_table_names())
+
+    def sweeps(self, sweep_id: int | None = None) -> pd.DataFrame:
+        """The ``sweeps`` table (one sweep if ``sweep_id`` is given)."""
+        cols = [c.name for c in Sweep.__table__.columns]
+        if not self._has_table("sweeps"):
+            return pd.DataFrame(columns=cols)
+        stmt = select(*Sweep.__table__.columns).order_by(Sweep.id)
+        if sweep_id is not None:
+            stmt = stmt.where(Sweep.id == int(sweep_id))
+        return self._frame(stmt, cols)
+
+    def sweep_results(self, sweep_id: int | None = None) -> pd.DataFrame:
+        """The tidy ``sweep_results`` table (one sweep's if ``sweep_id`` is given)."""
+        cols = [c.name for c in SweepResult.__table__.columns]
+        if not self._has_table("sweep_results"):
+            return pd.DataFrame(columns=cols)
+        stmt = select(*SweepResult.__table__.columns).order_by(SweepResult.id)
+        if sweep_id is not None:
+            stmt = stmt.where(SweepResult.sweep_id == int(sweep_id))
+        return self._frame(stmt, cols)
+
+    def sweep_summary(self, sweep_id: int | None = None) -> dict:
+        """The stored summary of a sweep (the latest one if no id is given)."""
+        frame = self.sweeps(sweep_id)
+        if frame.empty:
+            what = f"sweep {sweep_id}" if sweep_id is not None else "sweep"
+            raise StoreError(f"no {what} in database {self.display_url}; run "
+                             "'python run.py sweep FILE' first")
+        row = frame.iloc[-1]
+        return {"id": int(row["id"]), **json.loads(row["summary"])}
+
     # ------------------------------------------------------------ reading
     def load_result(self, run_id: int) -> dict[str, pd.DataFrame]:
         """The stored frames of one run, as the model produced them: ``yearly``,
@@ -1162,11 +1272,20 @@ class Store:
             return decode_life_table_input(rows)
 
     def table(self, name: str, run_id: int | None = None,
-              comparison_id: int | None = None) -> pd.DataFrame:
+              comparison_id: int | None = None, sweep_id: int | None = None) -> pd.DataFrame:
         """Any stored table (see :data:`TABLES`) as a DataFrame, optionally restricted to
-        one run and/or to the runs of one comparison."""
+        one run and/or to the runs of one comparison (or, for the sweep tables, to one
+        sweep)."""
         if name not in TABLES:
             raise StoreError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+        if name in _SWEEP_MODELS:
+            if run_id is not None or comparison_id is not None:
+                raise StoreError(f"table {name}: filter it with --sweep ID, not --run or "
+                                 "--comparison")
+            return self.sweeps(sweep_id) if name == "sweeps" else self.sweep_results(sweep_id)
+        if sweep_id is not None:
+            raise StoreError(f"--sweep: only with the tables sweeps and sweep_results, not "
+                             f"{name}")
         runs = None
         hashes = None
         comparisons = None
@@ -1240,6 +1359,6 @@ def scenario_from_canonical(text: str, source: str = "<database>") -> Any:
 __all__ = [
     "DEFAULT_URL", "SCHEMA_VERSION", "TABLES", "Comparison", "LifeExpectancy", "LifeTableInput",
     "Meta", "Run", "ScenarioRow", "SchemaVersionError", "Store", "StoreError", "StoredRun",
-    "Yearly", "code_version", "decode_life_table_input", "encode_life_table_input",
+    "Sweep", "SweepResult", "Yearly", "code_version", "decode_life_table_input", "encode_life_table_input",
     "pack_array", "parse_url", "unpack_array",
 ]

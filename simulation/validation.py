@@ -162,31 +162,45 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+def pooled_replicate(scenario: Scenario, replicate: int,
+                     progress: Callable[[int], None] | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One replicate for :func:`run_pooled` (the task executors run in their workers): its
+    life-table input over the whole horizon, with a ``replicate`` column, and the living
+    people at the end (:func:`population_frame`)."""
+    model = HealthInequalityModel(scenario, replicate=replicate)
+    model.run_years(progress=progress)
+    lti = model.life_table_input()
+    lti["replicate"] = replicate
+    return lti, population_frame(model)
+
+
 def run_pooled(scenario: Scenario, replicates: int = 1,
-               progress: Callable[[int], None] | None = None
+               progress: Callable[[int], None] | None = None, executor: Any = None
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``replicates`` replicates of ``scenario``; returns life expectancy (with HLE)
     from period tables pooled over the whole horizon and the replicates, and the living
-    people of every replicate at the end."""
+    people of every replicate at the end. The replicates run here one after another, or on
+    ``executor`` (:mod:`simulation.executor`; ``progress`` is then not called); they are
+    pooled in replicate order, so the result does not depend on the executor."""
     from . import metrics
 
-    inputs, people = [], []
-    for r in range(replicates):
-        model = HealthInequalityModel(scenario, replicate=r)
-        model.run_years(progress=progress)
-        lti = model.life_table_input()
-        lti["replicate"] = r
-        inputs.append(lti)
-        people.append(population_frame(model))
-    le = metrics.life_expectancy_by_stratum(pd.concat(inputs, ignore_index=True),
+    if executor is None:
+        parts = [pooled_replicate(scenario, r, progress) for r in range(replicates)]
+    else:
+        done = dict(executor.map(pooled_replicate, [(scenario, r) for r in range(replicates)]))
+        parts = [done[r] for r in range(replicates)]
+    le = metrics.life_expectancy_by_stratum(pd.concat([p[0] for p in parts], ignore_index=True),
                                             healthy=True)
-    return le, pd.concat(people, ignore_index=True)
+    return le, pd.concat([p[1] for p in parts], ignore_index=True)
 
 
 def validate(scenario: Scenario, replicates: int = 1,
-             progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+             progress: Callable[[int], None] | None = None,
+             executor: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``scenario`` and compare it with the targets; returns (table, life expectancy).
     Life expectancies are period tables pooled over the whole horizon and the replicates
-    (``window_years`` is ignored) to pool as many deaths as possible."""
-    le, people = run_pooled(scenario, replicates, progress)
+    (``window_years`` is ignored) to pool as many deaths as possible. The replicates run on
+    ``executor`` if given (same results)."""
+    le, people = run_pooled(scenario, replicates, progress, executor)
     return compare_targets(le, people, scenario.parameters), le

@@ -392,6 +392,11 @@ def exported_db(tmp_path_factory):
                                 "diff_hi": 0.2}]}
         cid = s.save_comparison("seed 5 vs 1", sc.hash, [sc.with_options(seed=5).hash],
                                 summary=summary)
+        s.save_sweep("seeds", "sweep.toml", "grid", ["parameters.x"], [{"parameters.x": 1}],
+                     None, {"sweep": "seeds"},
+                     [{"point": 0, "arm": "seed 5", "scenario": "seed 5 (x=1)",
+                       "scenario_hash": sc.hash, "point_values": '{"parameters.x": 1}',
+                       "x": 1.0, "metric": "deaths", "value": 1.0}])
     return url, json.loads(proc.stdout)["run_ids"], json.loads(other.stdout)["run_ids"], cid
 
 
