@@ -319,12 +319,13 @@ def format_comparison(summary: dict) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .comparison import load_comparison, run_comparison
+    from .comparison import comparison_hashes, load_comparison, run_comparison
     from .store import Store
 
     if args.agents is not None:
         check_memory(args.agents)
-    spec = load_comparison(args.file).with_options(
+    spec = load_comparison(args.file).with_posterior(getattr(args, "posterior", None))
+    spec = spec.with_options(
         agents=args.agents, seed=args.seed, years=args.years, replicates=args.replicates)
     check_memory(spec.baseline.agents)
     _set_threads(args.threads)
@@ -340,8 +341,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             summary, run_ids = run_comparison(
                 spec, store, progress=(lambda name, r: bar.update(1)) if bar else None,
                 executor=executor)
-            hashes = [sc.hash for sc in spec.scenarios]
-            cid = store.save_comparison(spec.name, spec.baseline.hash, hashes, run_ids, summary)
+            base_hash, hashes = comparison_hashes(spec, summary)
+            cid = store.save_comparison(spec.name, base_hash, hashes, run_ids, summary)
             db = store.display_url
     finally:
         if bar is not None:
@@ -416,7 +417,8 @@ def cmd_default(args: argparse.Namespace) -> int:
     its report."""
     ns = argparse.Namespace(file=str(DEFAULT_COMPARISON), agents=None, seed=None, years=None,
                             replicates=None, threads=None, json=False, no_progress=False,
-                            db=None)
+                            db=None, posterior=None, executor=None, workers=None,
+                            scheduler=None, threads_per_worker=None)
     code = cmd_compare(ns)
     if code == 0:
         code = cmd_report(argparse.Namespace(comparison=None, lang="fr", out="outputs",
@@ -504,6 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--threads", type=_positive_int, help="numba threads")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    c.add_argument("--posterior", metavar="CALIBRATION", help="draw each replicate's "
+                   "parameters from the posterior of this calibration (name or id), so the "
+                   "intervals include parameter uncertainty (overrides the file's "
+                   "[uncertainty])")
     _add_executor(c)
     _add_db(c)
     c.set_defaults(func=cmd_compare)
