@@ -260,8 +260,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .comparison import ComparisonSpec, load_any
+    from .sensitivity import is_sensitivity_file, load_sensitivity
 
     for path in args.files:
+        if is_sensitivity_file(path):
+            spec = load_sensitivity(path)
+            print(f"{path}: ok (sensitivity {spec.name!r}: {len(spec.parameters)} parameters, "
+                  f"{spec.method})")
+            continue
         obj = load_any(path)
         if isinstance(obj, ComparisonSpec):
             print(f"{path}: ok (comparison {obj.name!r}: baseline and "
@@ -353,6 +359,50 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(format_comparison(summary))
         print(f"\nComparison {cid} stored in {db}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .sensitivity import (
+        format_table,
+        load_sensitivity,
+        run_sensitivity,
+        summary,
+        write_outputs,
+    )
+    from .store import Store
+
+    if args.agents is not None:
+        check_memory(args.agents)
+    spec = load_sensitivity(args.file).with_options(
+        agents=args.agents, years=args.years, seed=args.seed, replicates=args.replicates,
+        method=args.method, trajectories=args.trajectories, samples=args.samples)
+    check_memory(spec.baseline.agents)
+    _set_threads(args.threads)
+    _check_out_dir(args.out)
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(desc="runs", unit="run", file=sys.stderr, leave=False)
+    try:
+        with Store(args.db) as store, _executor(args) as executor:
+            result = run_sensitivity(spec, store, executor,
+                                     (lambda sc, r, reused: bar.update(1)) if bar else None)
+            db = store.display_url
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        paths = write_outputs(result, Path(args.out))
+    except OSError as e:
+        raise UserError(f"--out {args.out}: cannot write ({e.strerror or e})") from None
+    if args.json:
+        print(json.dumps({**summary(result), "files": {k: str(v) for k, v in paths.items()},
+                          "db": db}))
+    else:
+        print(format_table(result))
+        print(f"\nTable {paths['table']}, figure {paths['png']} (and .svg); runs in {db}")
     return 0
 
 
@@ -513,6 +563,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor(c)
     _add_db(c)
     c.set_defaults(func=cmd_compare)
+
+    se = sub.add_parser("sensitivity", help="which parameters move the life-expectancy gap "
+                        "and an intervention's effect on it (Morris screening or Sobol)")
+    se.add_argument("file", help="sensitivity file (TOML; see simulation/sensitivity.py)")
+    se.add_argument("--method", choices=("morris", "sobol"), help="default: the file's "
+                    "(morris)")
+    se.add_argument("--trajectories", type=_positive_int, help="Morris trajectories")
+    se.add_argument("--samples", type=_positive_int, help="Sobol base samples (a power of 2)")
+    se.add_argument("--agents", type=_positive_int, help="number of simulated people")
+    se.add_argument("--years", type=_positive_int, help="horizon in years")
+    se.add_argument("--seed", type=_non_negative_int, help="simulation seed")
+    se.add_argument("--replicates", type=_positive_int, help="paired runs per parameter set")
+    se.add_argument("--threads", type=_positive_int, help="numba threads")
+    se.add_argument("--out", default="outputs", help="folder for the table (CSV), the "
+                    "summary (JSON) and the figure (PNG, SVG); default outputs")
+    se.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    se.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_executor(se)
+    _add_db(se)
+    se.set_defaults(func=cmd_sensitivity)
 
     b = sub.add_parser("validate-baseline", help="compare the baseline with the observed "
                        "French gradients (INSEE, DREES, Sante publique France)")
