@@ -158,6 +158,9 @@ class SensitivitySpec:
         if "method" in opts and opts["method"] not in METHODS:
             raise ConfigError("command line", "--method", " or ".join(METHODS), opts["method"])
         data.update(opts)
+        if data["trajectories"] < 2:
+            raise ConfigError("command line", "--trajectories", "at least 2 (Morris)",
+                              data["trajectories"])
         if data["method"] == "sobol":
             _check_sobol_samples(data["samples"], "command line", "--samples")
         return SensitivitySpec(**data)
