@@ -267,9 +267,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .comparison import ComparisonSpec, load_any
+    from .sensitivity import is_sensitivity_file, load_sensitivity
     from .sweep import is_sweep_file, load_sweep
 
     for path in args.files:
+        if is_sensitivity_file(path):
+            spec = load_sensitivity(path)
+            print(f"{path}: ok (sensitivity {spec.name!r}: {len(spec.parameters)} parameters, "
+                  f"{spec.method})")
+            continue
         if is_sweep_file(path):
             sw = load_sweep(path)
             print(f"{path}: ok (sweep {sw.name!r}: {len(sw.points)} points x "
@@ -332,13 +338,14 @@ def format_comparison(summary: dict) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .comparison import load_comparison, run_comparison
+    from .comparison import comparison_hashes, load_comparison, run_comparison
     from .store import Store
 
     _check_executor(args)
     if args.agents is not None:
         check_memory(args.agents)
-    spec = load_comparison(args.file).with_options(
+    spec = load_comparison(args.file).with_posterior(getattr(args, "posterior", None))
+    spec = spec.with_options(
         agents=args.agents, seed=args.seed, years=args.years, replicates=args.replicates)
     check_memory(spec.baseline.agents)
     _set_threads(args.threads)
@@ -354,8 +361,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             summary, run_ids = run_comparison(
                 spec, store, progress=(lambda name, r: bar.update(1)) if bar else None,
                 executor=executor)
-            hashes = [sc.hash for sc in spec.scenarios]
-            cid = store.save_comparison(spec.name, spec.baseline.hash, hashes, run_ids, summary)
+            base_hash, hashes = comparison_hashes(spec, summary)
+            cid = store.save_comparison(spec.name, base_hash, hashes, run_ids, summary)
             db = store.display_url
     finally:
         if bar is not None:
@@ -366,6 +373,51 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(format_comparison(summary))
         print(f"\nComparison {cid} stored in {db}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .sensitivity import (
+        format_table,
+        load_sensitivity,
+        run_sensitivity,
+        summary,
+        write_outputs,
+    )
+    from .store import Store
+
+    if args.agents is not None:
+        check_memory(args.agents)
+    _check_executor(args)
+    spec = load_sensitivity(args.file).with_options(
+        agents=args.agents, years=args.years, seed=args.seed, replicates=args.replicates,
+        method=args.method, trajectories=args.trajectories, samples=args.samples)
+    check_memory(spec.baseline.agents)
+    _set_threads(args.threads)
+    _check_out_dir(args.out)
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(desc="runs", unit="run", file=sys.stderr, leave=False)
+    try:
+        with Store(args.db) as store, _executor(args) as executor:
+            result = run_sensitivity(spec, store, executor,
+                                     (lambda sc, r, reused: bar.update(1)) if bar else None)
+            db = store.display_url
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        paths = write_outputs(result, Path(args.out))
+    except OSError as e:
+        raise UserError(f"--out {args.out}: cannot write ({e.strerror or e})") from None
+    if args.json:
+        print(json.dumps({**summary(result), "files": {k: str(v) for k, v in paths.items()},
+                          "db": db}))
+    else:
+        print(format_table(result))
+        print(f"\nTable {paths['table']}, figure {paths['png']} (and .svg); runs in {db}")
     return 0
 
 
@@ -492,8 +544,8 @@ def cmd_default(args: argparse.Namespace) -> int:
     its report."""
     ns = argparse.Namespace(file=str(DEFAULT_COMPARISON), agents=None, seed=None, years=None,
                             replicates=None, threads=None, json=False, no_progress=False,
-                            db=None, executor=None, workers=None, scheduler=None,
-                            threads_per_worker=None)
+                            db=None, posterior=None, executor=None, workers=None,
+                            scheduler=None, threads_per_worker=None)
     code = cmd_compare(ns)
     if code == 0:
         code = cmd_report(argparse.Namespace(comparison=None, lang="fr", out="outputs",
@@ -592,10 +644,34 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--years", type=_positive_int, help="horizon in years")
     c.add_argument("--threads", type=_positive_int, help="numba threads")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    c.add_argument("--posterior", metavar="CALIBRATION", help="draw each replicate's "
+                   "parameters from the posterior of this calibration (name or id), so the "
+                   "intervals include parameter uncertainty (overrides the file's "
+                   "[uncertainty])")
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_executor(c)
     _add_db(c)
     c.set_defaults(func=cmd_compare)
+
+    se = sub.add_parser("sensitivity", help="which parameters move the life-expectancy gap "
+                        "and an intervention's effect on it (Morris screening or Sobol)")
+    se.add_argument("file", help="sensitivity file (TOML; see simulation/sensitivity.py)")
+    se.add_argument("--method", choices=("morris", "sobol"), help="default: the file's "
+                    "(morris)")
+    se.add_argument("--trajectories", type=_positive_int, help="Morris trajectories")
+    se.add_argument("--samples", type=_positive_int, help="Sobol base samples (a power of 2)")
+    se.add_argument("--agents", type=_positive_int, help="number of simulated people")
+    se.add_argument("--years", type=_positive_int, help="horizon in years")
+    se.add_argument("--seed", type=_non_negative_int, help="simulation seed")
+    se.add_argument("--replicates", type=_positive_int, help="paired runs per parameter set")
+    se.add_argument("--threads", type=_positive_int, help="numba threads")
+    se.add_argument("--out", default="outputs", help="folder for the table (CSV), the "
+                    "summary (JSON) and the figure (PNG, SVG); default outputs")
+    se.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    se.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_executor(se)
+    _add_db(se)
+    se.set_defaults(func=cmd_sensitivity)
 
     w = sub.add_parser("sweep", help="run a comparison over a grid or a Latin hypercube of "
                        "parameter values (e.g. budgets) and plot the gap closed")

@@ -26,6 +26,24 @@ Every scenario runs with the same seed and replicates as the baseline, so replic
 scenario and of the baseline share every draw of the people they share; differences are
 computed pair by pair and summarised by their mean and 2.5 and 97.5 percentiles over the
 replicates.
+
+Parameter uncertainty (probabilistic sensitivity analysis). By default the intervals show
+chance only. With an ``[uncertainty]`` table (or ``run.py compare --posterior REF``) they
+also show the uncertainty of the calibrated parameters::
+
+    [uncertainty]
+    posterior = "default"   # a finished calibration (run.py calibrate), by name or id
+    draws = 50              # optional: replicates of a PSA (default: the [run] replicates)
+
+Replicate r of every scenario and of the baseline then uses the same parameter set: draw
+d_r of the calibration's weighted posterior sample, picked by weighted resampling with a
+uniform number that depends only on (comparison seed, r), so the choice is reproducible and
+adding replicates keeps the earlier ones. The draw is applied as parameter overrides
+(:meth:`Scenario.with_parameters`), so each (scenario, draw) has its own hash and the
+store reuses runs correctly; the pairing on common random numbers is unchanged (same seed,
+same replicate). A parameter that a scenario itself changes from the baseline keeps the
+scenario's value. The summary's ``interval`` text and ``uncertainty`` record say which
+kind of interval is shown.
 """
 
 from __future__ import annotations
@@ -34,7 +52,7 @@ import copy
 import math
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +67,7 @@ from .config import (
     load_scenario,
     parse_scenario,
     read_toml,
+    split_parameter_name,
 )
 
 #: Ages of the comparison's life expectancies.
@@ -56,6 +75,17 @@ AGES = (0, 35)
 #: Gaps reported: (label, stratum, low group, high group).
 GAPS = (("V20-V1", "income_vingtile", "1", "20"), ("Q5-Q1", "income_quintile", "1", "5"),
         ("cadres-ouvriers", "pcs", "ouvriers", "cadres"))
+#: Interval text of a comparison without parameter uncertainty.
+CHANCE_INTERVAL = ("2.5 and 97.5 percentiles over replicates (chance only; paired "
+                   "differences on common random numbers)")
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Parameter uncertainty of a comparison: draws from a stored posterior sample."""
+
+    posterior: str  # calibration name, or its id as digits
+    draws: int | None = None  # replicates of the PSA (None: the comparison's replicates)
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,7 @@ class ComparisonSpec:
     baseline: Scenario
     scenarios: tuple[Scenario, ...]
     source: str
+    uncertainty: Uncertainty | None = None
 
     @property
     def all(self) -> tuple[Scenario, ...]:
@@ -77,9 +108,21 @@ class ComparisonSpec:
         opts = {k: v for k, v in options.items() if v is not None}
         if not opts:
             return self
-        return ComparisonSpec(self.name, self.description, self.question,
-                              self.baseline.with_options(**opts),
-                              tuple(s.with_options(**opts) for s in self.scenarios), self.source)
+        return replace(self, baseline=self.baseline.with_options(**opts),
+                       scenarios=tuple(s.with_options(**opts) for s in self.scenarios))
+
+    def with_posterior(self, posterior: str | int | None,
+                       draws: int | None = None) -> ComparisonSpec:
+        """A copy whose replicates draw parameters from the posterior of calibration
+        ``posterior`` (name or id; None: keep the file's choice)."""
+        if posterior is None:
+            return self
+        text = str(posterior).strip()
+        if not text:
+            raise ConfigError("command line", "--posterior", "a calibration name or id",
+                              posterior)
+        spec = replace(self, uncertainty=Uncertainty(text, draws))
+        return spec.with_options(replicates=draws) if draws else spec
 
 
 def _read_toml(path: Path, where: str) -> dict[str, Any]:
@@ -112,8 +155,9 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
     by sweeps over model parameters). Raises :class:`ConfigError`."""
     base_dir = Path(base_dir)
     for key in raw:
-        if key not in ("comparison", "run", "scenarios"):
-            raise ConfigError(where, key, "one of the tables comparison, run, scenarios")
+        if key not in ("comparison", "run", "scenarios", "uncertainty"):
+            raise ConfigError(where, key,
+                              "one of the tables comparison, run, scenarios, uncertainty")
     head = raw.get("comparison")
     if not isinstance(head, dict):
         raise ConfigError(where, "comparison", "a table with name and baseline")
@@ -204,14 +248,156 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
         except ConfigError as e:
             raise ConfigError(where, f"{path}.{e.key}", e.expected, e.got) from None
         scenarios.append(sc)
-    return ComparisonSpec(name=head["name"].strip(), description=head.get("description", ""),
+    spec = ComparisonSpec(name=head["name"].strip(), description=head.get("description", ""),
                           question=head.get("question", ""), baseline=baseline,
                           scenarios=tuple(scenarios), source=where)
+    if "uncertainty" in raw:
+        u = _parse_uncertainty(raw["uncertainty"], where)
+        spec = spec.with_posterior(u.posterior, u.draws)
+    return spec
+
+
+def _parse_uncertainty(table: Any, where: str) -> Uncertainty:
+    if not isinstance(table, dict):
+        raise ConfigError(where, "uncertainty", "a table with posterior (and draws)")
+    for key in table:
+        if key not in ("posterior", "draws"):
+            raise ConfigError(where, f"uncertainty.{key}", "one of the keys posterior, draws")
+    ref = table.get("posterior")
+    if isinstance(ref, bool) or not (
+            (isinstance(ref, str) and ref.strip()) or (isinstance(ref, int) and ref > 0)):
+        raise ConfigError(where, "uncertainty.posterior",
+                          "a calibration name (string) or id (positive integer)", ref)
+    draws = table.get("draws")
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int)
+                              or not 1 <= draws <= 10_000):
+        raise ConfigError(where, "uncertainty.draws", "an integer from 1 to 10,000", draws)
+    return Uncertainty(str(ref).strip(), draws)
 
 
 def load_any(path: str | Path) -> Scenario | ComparisonSpec:
     """A scenario or a comparison, whichever the file holds (for ``validate``)."""
     return load_comparison(path) if is_comparison_file(path) else load_scenario(path)
+
+
+# -------------------------------------------------------------- parameter uncertainty
+
+#: Salt of the resampling of posterior draws (kept apart from the model's streams).
+_PSA_SALT = 0x5053_4144  # "PSAD"
+
+
+@dataclass(frozen=True)
+class ParameterDraws:
+    """The posterior draw of each replicate of a comparison."""
+
+    calibration_id: int
+    calibration_name: str
+    indices: tuple[int, ...]  # posterior draw (its ``draw`` number) of replicate r
+    values: tuple[dict[str, Any], ...]  # parameter values of replicate r
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "chance+parameters", "calibration_id": self.calibration_id,
+                "calibration": self.calibration_name, "draws": len(self.indices),
+                "distinct_draws": len(set(self.indices)), "draw_of_replicate":
+                list(self.indices)}
+
+    def interval(self) -> str:
+        return ("2.5 and 97.5 percentiles over replicates (chance + parameter uncertainty: "
+                f"posterior of calibration {self.calibration_name!r} "
+                f"(id {self.calibration_id}), {len(self.indices)} draws; paired differences "
+                "on common random numbers)")
+
+
+def resample(weights: Any, seed: int, replicates: int) -> np.ndarray:
+    """Positions in ``weights`` drawn with probability proportional to the weights, one per
+    replicate; replicate r's draw depends only on (``seed``, r), so adding replicates keeps
+    the earlier ones."""
+    w = np.asarray(weights, dtype=float)
+    if w.size == 0 or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("resample: non-negative finite weights, not all zero")
+    cdf = np.cumsum(w)
+    u = np.array([np.random.default_rng([int(seed), _PSA_SALT, r]).random()
+                  for r in range(int(replicates))])
+    return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), w.size - 1)
+
+
+def posterior_draws(store: Any, spec: ComparisonSpec) -> ParameterDraws | None:
+    """The parameter set of each replicate of ``spec`` (None without ``[uncertainty]``):
+    draws of the stored posterior (:meth:`Store.posterior`) by :func:`resample` on the
+    comparison seed. Raises :class:`~simulation.store.StoreError` when the calibration is
+    missing and :class:`ConfigError` when its parameters are not the model's."""
+    from .store import StoreError
+
+    if spec.uncertainty is None:
+        return None
+    ref = spec.uncertainty.posterior
+    try:
+        post = store.posterior(ref)
+        cal = store.calibration(post.attrs.get("calibration_id", ref))
+    except StoreError as e:
+        raise StoreError(f"{spec.source}: uncertainty.posterior: {e}") from None
+    what = f"posterior of calibration {cal['name']!r} (id {cal['id']})"
+    columns = [c for c in post.columns if c not in ("draw", "weight")]
+    if post.empty or not columns:
+        raise ConfigError(what, "draws", "at least one weighted parameter set")
+    for c in columns:
+        try:
+            split_parameter_name(c, spec.baseline.parameters, what)
+        except ConfigError:
+            raise ConfigError(what, f"parameter {c!r}", "a parameter of the model (see "
+                              "simulation/data/parameters.toml)") from None
+    idx = resample(post["weight"].to_numpy(float), spec.baseline.seed,
+                   spec.baseline.replicates)
+    values = []
+    for i in idx:
+        row = post.iloc[int(i)]
+        draw: dict[str, Any] = {}
+        for c in columns:
+            v = row[c]
+            v = v.item() if isinstance(v, np.generic) else v
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                raise ConfigError(what, f"draw {int(row['draw'])}: {c}", "a value", None)
+            draw[c] = v
+        values.append(draw)
+    return ParameterDraws(int(cal["id"]), str(cal["name"]),
+                          tuple(int(post["draw"].iloc[int(i)]) for i in idx), tuple(values))
+
+
+def _own_changes(scenario: Scenario, baseline: Scenario) -> set[str]:
+    """Parameters that ``scenario`` sets to other values than the baseline."""
+    return {k for k, v in scenario.parameters.items() if baseline.parameters.get(k) != v}
+
+
+def replicate_scenarios(spec: ComparisonSpec, draws: ParameterDraws | None
+                        ) -> list[dict[str, Scenario]]:
+    """The scenarios of each replicate, by name: the spec's own without parameter
+    uncertainty, else each with its replicate's posterior draw applied (a parameter that a
+    scenario changes from the baseline keeps the scenario's value)."""
+    n = spec.baseline.replicates
+    if draws is None:
+        return [{sc.name: sc for sc in spec.all} for _ in range(n)]
+    own = {sc.name: _own_changes(sc, spec.baseline) for sc in spec.all}
+    out = []
+    for r in range(n):
+        values = draws.values[r]
+        source = (f"posterior of calibration {draws.calibration_name!r}, draw "
+                  f"{draws.indices[r]}")
+        arms = {}
+        for sc in spec.all:
+            keep = {k: v for k, v in values.items()
+                    if k.partition("[")[0] not in own[sc.name]}
+            arms[sc.name] = sc.with_parameters(keep, source)
+        out.append(arms)
+    return out
+
+
+def comparison_hashes(spec: ComparisonSpec, summary: dict[str, Any]) -> tuple[str, list[str]]:
+    """The baseline's and the scenarios' hashes to record with a comparison: those of
+    replicate 0 under parameter uncertainty (the scenarios actually run and stored)."""
+    hashes = (summary.get("uncertainty") or {}).get("hashes")
+    if hashes:
+        return hashes[spec.baseline.name], [hashes[sc.name] for sc in spec.scenarios]
+    return spec.baseline.hash, [sc.hash for sc in spec.scenarios]
 
 
 # ------------------------------------------------------------------ per-run outcomes
@@ -274,12 +460,21 @@ def _summary(values: list[float]) -> dict[str, float | None]:
             "hi": float(np.percentile(a, 97.5))}
 
 
-def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _gap_values(gaps: pd.DataFrame) -> dict[tuple[str, str, str, int], float]:
+    if gaps.empty:
+        return {}
+    return {(g, m, sex, int(age)): float(v) for g, m, sex, age, v in zip(
+        gaps["gap"], gaps["measure"], gaps["sex"], gaps["age"], gaps["value"], strict=True)}
+
+
+def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
+              draws: ParameterDraws | None = None) -> dict[str, Any]:
     """Paired summaries: ``outcomes[scenario name][replicate]`` from :func:`run_outcomes`.
 
     Each record gives the scenario's value (mean and 2.5/97.5 percentiles over replicates)
     and its paired difference from the baseline (the same statistics over the replicates'
-    differences)."""
+    differences). ``draws``: the posterior draws of the replicates, if any (the interval
+    then includes parameter uncertainty)."""
     base = outcomes[spec.baseline.name]
     n = len(base)
     records: list[dict[str, Any]] = []
@@ -304,11 +499,15 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -
             for j, (sex, by, group, age) in enumerate(keys):
                 add(sc.name, metric, list(vals[:, j]), list(bvals[:, j]), sex=sex, by=by,
                     group=group, age=int(age))
-        g0 = runs[0]["gaps"]
-        for j, row in g0.iterrows():
-            add(sc.name, f"gap_{row['measure']}", [r["gaps"].iloc[j]["value"] for r in runs],
-                [r["gaps"].iloc[j]["value"] for r in base], sex=row["sex"], by=row["gap"],
-                age=int(row["age"]))
+        # gaps by key: a gap undefined in a run (too few deaths in a group, more likely
+        # with parameter draws) is missing from that run's frame, and counts as NaN
+        keyed = [_gap_values(r["gaps"]) for r in runs]
+        bkeyed = [_gap_values(b["gaps"]) for b in base]
+        keys = list(dict.fromkeys(k for d in (*bkeyed, *keyed) for k in d))
+        for key in keys:
+            gap, measure, sex, age = key
+            add(sc.name, f"gap_{measure}", [d.get(key, math.nan) for d in keyed],
+                [d.get(key, math.nan) for d in bkeyed], sex=sex, by=gap, age=age)
         for j, row in runs[0]["sii"].iterrows():
             for m in ("sii", "rii"):
                 add(sc.name, f"{m}_e0", [r["sii"].iloc[j][m] for r in runs],
@@ -346,8 +545,8 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]]) -
             "scenarios": [s.name for s in spec.scenarios], "replicates": n,
             "agents": spec.baseline.agents, "years": spec.baseline.years,
             "start_year": spec.baseline.start_year, "seed": spec.baseline.seed,
-            "interval": "2.5 and 97.5 percentiles over replicates (chance only; paired "
-                        "differences on common random numbers)",
+            "interval": CHANCE_INTERVAL if draws is None else draws.interval(),
+            "uncertainty": {"kind": "chance"} if draws is None else draws.describe(),
             "records": _clean(frame.to_dict(orient="records")),
             "summary": _clean(derived)}
 
@@ -366,13 +565,18 @@ def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def comparison_runs(spec: ComparisonSpec) -> list[tuple[Scenario, int]]:
-    """Every (scenario, replicate) of ``spec``, replicate by replicate (baseline first)."""
-    return [(sc, r) for r in range(spec.baseline.replicates) for sc in spec.all]
+def comparison_runs(spec: ComparisonSpec, per_rep: list[dict[str, Scenario]] | None = None
+                    ) -> list[tuple[Scenario, int]]:
+    """Every (scenario, replicate) of ``spec``, replicate by replicate (baseline first);
+    ``per_rep``: each replicate's scenarios by name (:func:`replicate_scenarios`), if they
+    differ from the spec's own (parameter uncertainty)."""
+    return [(sc if per_rep is None else per_rep[r][sc.name], r)
+            for r in range(spec.baseline.replicates) for sc in spec.all]
 
 
 def collect_outcomes(spec: ComparisonSpec, store: Any, stored: dict[tuple[str, int, int], Any],
-                     cache: dict[int, dict[str, Any]] | None = None
+                     cache: dict[int, dict[str, Any]] | None = None,
+                     per_rep: list[dict[str, Scenario]] | None = None
                      ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[int]]]:
     """:func:`run_outcomes` of every run of ``spec``, read back from ``store`` (``stored``:
     :func:`simulation.runner.run_many`'s answer), by scenario name in replicate order, and
@@ -384,7 +588,7 @@ def collect_outcomes(spec: ComparisonSpec, store: Any, stored: dict[tuple[str, i
     cache = {} if cache is None else cache
     outcomes: dict[str, list[dict[str, Any]]] = {s.name: [] for s in spec.all}
     run_ids: dict[str, list[int]] = {s.name: [] for s in spec.all}
-    for sc, r in comparison_runs(spec):
+    for sc, r in comparison_runs(spec, per_rep):
         run_id = stored[(sc.hash, sc.seed, r)].run_id
         if run_id not in cache:
             res = store.load_run_result(run_id, sc)
@@ -401,10 +605,16 @@ def run_comparison(spec: ComparisonSpec, store: Any,
     """Run every (scenario, replicate) through ``store`` (reusing finished runs; the others
     computed by ``executor``, :mod:`simulation.executor`, serially by default) and
     summarise; returns (summary, run ids by scenario name). The summary does not depend
-    on the executor: every run carries its seed."""
+    on the executor: every run carries its seed. With ``spec.uncertainty`` each replicate
+    runs with its posterior draw (:func:`posterior_draws`)."""
     from .runner import run_many
 
-    stored = run_many(store, comparison_runs(spec), executor,
+    draws = posterior_draws(store, spec)
+    per_rep = replicate_scenarios(spec, draws)
+    stored = run_many(store, comparison_runs(spec, per_rep), executor,
                       None if progress is None else (lambda sc, r, _reused: progress(sc.name, r)))
-    outcomes, run_ids = collect_outcomes(spec, store, stored)
-    return summarise(spec, outcomes), run_ids
+    outcomes, run_ids = collect_outcomes(spec, store, stored, per_rep=per_rep)
+    summary = summarise(spec, outcomes, draws)
+    if draws is not None:
+        summary["uncertainty"]["hashes"] = {name: sc.hash for name, sc in per_rep[0].items()}
+    return summary, run_ids

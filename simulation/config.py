@@ -230,6 +230,55 @@ class Scenario:
         _check_run_options(data, "command line")
         return Scenario(**data)
 
+    def with_parameters(self, values: dict[str, Any], source: str | None = None) -> Scenario:
+        """A copy with parameter values changed (a posterior draw, a sensitivity sample),
+        validated like a file's ``[parameters]``: ``values`` maps dotted names, or
+        ``name[i]`` for element ``i`` of a list parameter, to values. The canonical form,
+        hence the hash, changes with the values, so stored runs are reused correctly."""
+        where = source or self.source
+        params = copy.deepcopy(self.parameters)
+        overrides = dict(self.overrides)
+        for key, value in values.items():
+            name, index = split_parameter_name(key, params, where)
+            if index is None:
+                default = params[name]
+                if not _same_kind(default, value):
+                    raise ConfigError(where, f"parameters.{key}", _describe(default), value)
+                params[name] = _normalise(default, value)
+            else:
+                default = params[name][index]
+                if not _same_kind(default, value):
+                    raise ConfigError(where, f"parameters.{key}", _describe(default), value)
+                params[name][index] = _normalise(default, value)
+            overrides[name] = copy.deepcopy(params[name])
+        _check_parameters(params, where)
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data.update(parameters=params, overrides=overrides)
+        return Scenario(**data)
+
+
+def split_parameter_name(key: str, params: dict[str, Any],
+                         source: str = "<parameters>") -> tuple[str, int | None]:
+    """``("name", None)`` for a dotted parameter name of ``params``, ``("name", i)`` for
+    ``name[i]``, element ``i`` of a list parameter; :class:`ConfigError` otherwise."""
+    name, index = key, None
+    if isinstance(key, str) and key.endswith("]") and "[" in key:
+        name, _, rest = key[:-1].partition("[")
+        if not rest.isdigit():
+            raise ConfigError(source, f"parameters.{key}", "a parameter name, or name[i] "
+                              "for element i of a list parameter")
+        index = int(rest)
+    if not isinstance(name, str) or name not in params:
+        raise ConfigError(source, f"parameters.{key}", "a known parameter name "
+                          "(see simulation/data/parameters.toml)")
+    if index is not None and not (isinstance(params[name], list)
+                                  and index < len(params[name])):
+        n = len(params[name]) if isinstance(params[name], list) else 0
+        raise ConfigError(source, f"parameters.{key}",
+                          f"an element index below {n}" if n else
+                          f"no index ({name} is not a list)")
+    return name, index
+
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "scenario": {"name": (str, None), "description": (str, "")},

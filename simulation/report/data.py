@@ -75,6 +75,17 @@ class ReportData:
         return self.replicates > 1
 
     @property
+    def uncertainty(self) -> dict[str, Any]:
+        """What the intervals include: ``{"kind": "chance"}``, or ``"chance+parameters"``
+        with the calibration whose posterior the replicates drew from (see
+        :mod:`simulation.comparison`)."""
+        return self.summary.get("uncertainty") or {"kind": "chance"}
+
+    @property
+    def has_parameter_uncertainty(self) -> bool:
+        return self.uncertainty.get("kind") == "chance+parameters"
+
+    @property
     def main_gap(self) -> str:
         """The gap the report leads with: V20-V1 when the baseline defines it at birth for
         both sexes, else Q5-Q1, else cadres-ouvriers (small populations leave the extreme

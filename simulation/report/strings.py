@@ -528,6 +528,28 @@ T: dict[str, dict[str, Any]] = {
                   "{sourced} viennent directement d'une source publiée (voir l'annexe). Les "
                   "effets des interventions sont pour la plupart des ordres de grandeur : un "
                   "résultat dont l'intervalle exclut zéro n'est pas pour autant certain.",
+        "interval_kind_chance": "Nature des intervalles : hasard de la simulation "
+                                "seulement (paramètres fixés à leurs valeurs par défaut).",
+        "interval_kind_psa": "Nature des intervalles : hasard de la simulation et "
+                             "incertitude sur les paramètres (loi a posteriori de la "
+                             "calibration « {calibration} », n° {id}, {n} tirages).",
+        "unc_psa_p1": "Les intervalles donnés entre crochets sont les percentiles 2,5 % et "
+                      "97,5 % des résultats des {n} réplications. Chaque réplication rejoue "
+                      "la population avec d'autres tirages au hasard et avec un jeu de "
+                      "paramètres tiré de la loi a posteriori de la calibration "
+                      "« {calibration} » (n° {id} ; {distinct} jeux distincts parmi les {n} "
+                      "tirages). Le scénario et la référence d'une même réplication partagent "
+                      "les mêmes tirages au hasard et le même jeu de paramètres : leur "
+                      "différence mesure l'effet du scénario, calculé réplication par "
+                      "réplication.",
+        "unc_psa_p2": "Ces intervalles reflètent donc à la fois le hasard de la simulation et "
+                      "l'incertitude sur les paramètres calibrés (analyse de sensibilité "
+                      "probabiliste). Ils ne tiennent pas compte de l'incertitude sur les "
+                      "paramètres non calibrés (effet des interventions, coûts), ni de celle "
+                      "sur la structure du modèle. Sur les {total} paramètres du modèle, "
+                      "{assumed} sont des hypothèses, {calibrated} sont calibrés sur des "
+                      "données observées et {sourced} viennent directement d'une source "
+                      "publiée (voir l'annexe).",
         "unc_p3": "Ordres de grandeur utiles : avec {agents} personnes simulées, un vingtile "
                   "compte environ {per_vingtile} personnes ; l'espérance de vie d'un vingtile "
                   "varie alors nettement d'une réplication à l'autre. Les écarts entre "
@@ -819,6 +841,26 @@ T: dict[str, dict[str, Any]] = {
                   "observed data and {sourced} come straight from a published source (see "
                   "the appendix). The interventions' effects are mostly orders of magnitude: "
                   "a result whose interval excludes zero is not thereby certain.",
+        "interval_kind_chance": "Kind of interval: the simulation's chance only "
+                                "(parameters at their default values).",
+        "interval_kind_psa": "Kind of interval: the simulation's chance and parameter "
+                             "uncertainty (posterior of calibration \u201c{calibration}\u201d, "
+                             "no. {id}, {n} draws).",
+        "unc_psa_p1": "Intervals in brackets are the 2.5 and 97.5 percentiles of the results "
+                      "of the {n} replicates. Each replicate replays the population with "
+                      "other random draws and with a parameter set drawn from the posterior "
+                      "of calibration \u201c{calibration}\u201d (no. {id}; {distinct} distinct "
+                      "sets among the {n} draws). A scenario and the baseline of the same "
+                      "replicate share the same random draws and the same parameter set: "
+                      "their difference measures the scenario's effect, computed replicate "
+                      "by replicate.",
+        "unc_psa_p2": "These intervals therefore reflect both the simulation's chance and the "
+                      "uncertainty of the calibrated parameters (probabilistic sensitivity "
+                      "analysis). They leave out the uncertainty of the parameters that are "
+                      "not calibrated (effects of the interventions, costs) and of the "
+                      "model's structure. Of the model's {total} parameters, {assumed} are "
+                      "assumptions, {calibrated} are calibrated to observed data and "
+                      "{sourced} come straight from a published source (see the appendix).",
         "unc_p3": "Useful orders of magnitude: with {agents} people simulated, a vingtile "
                   "holds about {per_vingtile} people, so a vingtile's life expectancy moves "
                   "noticeably from one replicate to the next. Gaps between quintiles "

@@ -203,7 +203,7 @@ def gap_table(data: ReportData, lang: str, metric: str, caption_key: str) -> str
     first, last = _first_last(data)
     table = _tag("table", _tag("caption", esc(t(lang, caption_key)))
                  + _tag("thead", _tag("tr", head1) + _tag("tr", head2)) + body)
-    text = t(lang, "tbl_gap_note", first=first, last=last)
+    text = t(lang, "tbl_gap_note", first=first, last=last) + " " + interval_kind(data, lang)
     if not data.has_intervals:
         text += " " + t(lang, "single_replicate")
     if fmt_num(None, lang) in body:
@@ -681,15 +681,29 @@ def version_section(data: ReportData, lang: str, model_version: str,
     return out
 
 
+def interval_kind(data: ReportData, lang: str) -> str:
+    """One sentence: chance only, or chance and parameter uncertainty (which posterior)."""
+    u = data.uncertainty
+    if not data.has_parameter_uncertainty:
+        return t(lang, "interval_kind_chance")
+    return t(lang, "interval_kind_psa", calibration=u.get("calibration"),
+             id=u.get("calibration_id"), n=u.get("draws", data.replicates))
+
+
 def uncertainty_section(data: ReportData, lang: str, specs: dict[str, Any]) -> str:
     counts = parameter_counts(specs)
     agents = int(data.summary.get("agents") or 0)
-    out = ""
-    if data.has_intervals:
+    u = data.uncertainty
+    psa = data.has_parameter_uncertainty
+    out = _tag("div", _p(esc(interval_kind(data, lang))), "box")
+    if data.has_intervals and psa:
+        out += _p(esc(t(lang, "unc_psa_p1", n=data.replicates, calibration=u.get("calibration"),
+                        id=u.get("calibration_id"), distinct=u.get("distinct_draws"))))
+    elif data.has_intervals:
         out += _p(esc(t(lang, "unc_p1", n=data.replicates)))
     else:
         out += _tag("div", _p(esc(t(lang, "single_replicate"))), "box warn")
-    out += _p(esc(t(lang, "unc_p2", **counts)))
+    out += _p(esc(t(lang, "unc_psa_p2" if psa else "unc_p2", **counts)))
     out += _p(esc(t(lang, "unc_p3", agents=fmt_num(agents, lang, 0),
                     per_vingtile=fmt_num(agents / 20, lang, 0))))
     return out
