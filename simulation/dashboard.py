@@ -211,6 +211,18 @@ def comparison_label(c: dict[str, Any]) -> str:
     return f"n° {c['id']} — {c['name']}{when}"
 
 
+def interval_kind_text(summary: dict[str, Any]) -> str:
+    """The report's sentence on the kind of interval shown (chance only, or chance and
+    parameter uncertainty from a calibration's posterior), in French."""
+    from .report.strings import t
+
+    u = summary.get("uncertainty") or {}
+    if u.get("kind") != "chance+parameters":
+        return t("fr", "interval_kind_chance")
+    return t("fr", "interval_kind_psa", calibration=u.get("calibration"),
+             id=u.get("calibration_id"), n=u.get("draws", summary.get("replicates")))
+
+
 def load_summary(comparison_id: int) -> dict[str, Any]:
     with _open_store() as store:
         return store.comparison_summary(comparison_id)
@@ -541,6 +553,7 @@ def ComparisonView(cid: int):
     solara.Text(f"{num(summary.get('agents'), 0)} personnes simulées, {first}–{last}, "
                 f"{summary.get('replicates')} réplication(s), graine {summary.get('seed')}. "
                 f"Scénario de référence : {scenarios[0]}.", classes=["hg-note"])
+    solara.Text(interval_kind_text(summary), classes=["hg-note"])
 
     dim_labels = {DIMENSIONS[d]: d for d in dims}
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "16px"}):

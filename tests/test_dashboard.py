@@ -393,3 +393,12 @@ def test_live_model_in_browser(server, browser):
     assert watch.dialogs == []
     assert watch.errors == []
     page.close()
+
+
+def test_interval_kind_is_stated():
+    from simulation.dashboard import interval_kind_text
+
+    assert "hasard de la simulation seulement" in interval_kind_text({"replicates": 3})
+    psa = interval_kind_text({"replicates": 4, "uncertainty": {
+        "kind": "chance+parameters", "calibration": "défaut", "calibration_id": 7, "draws": 4}})
+    assert "incertitude sur les paramètres" in psa and "« défaut »" in psa and "4 tirages" in psa
