@@ -401,4 +401,4 @@ def test_interval_kind_is_stated():
     assert "hasard de la simulation seulement" in interval_kind_text({"replicates": 3})
     psa = interval_kind_text({"replicates": 4, "uncertainty": {
         "kind": "chance+parameters", "calibration": "défaut", "calibration_id": 7, "draws": 4}})
-    assert "incertitude sur les paramètres" in psa and "« défaut »" in psa and "4 tirages" in psa
+    assert "incertitude sur les paramètres" in psa and "«\u00a0défaut\u00a0»" in psa and "4 tirages" in psa
