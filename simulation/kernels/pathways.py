@@ -25,7 +25,7 @@ from numba import njit, prange
 
 from ..rng import uniform_quad, uniform_six
 from .demography import G_VINGTILE, _count
-from .fastmath import exp_small, norm_ppf, prob_from_hazard
+from .fastmath import exp_poly, exp_small, norm_ppf, prob_from_hazard
 
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
@@ -118,20 +118,30 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
+        m = hi - lo
         mv = moves[numba.get_thread_id()]
-        for i in range(lo, hi):
-            event[i] = 0
-            if alive[i] == 0:
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_age = age[lo:hi]
+        c_edu = education[lo:hi]
+        c_emp = employment[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_sens = sensitive[lo:hi]
+        c_event = event[lo:hi]
+        for j in range(m):
+            c_event[j] = 0
+            if c_alive[j] == 0:
                 continue
-            sens = sensitive[i] & np.uint8(SENS_MATERNITY)
-            a = age[i]
-            e = education[i]
-            st = employment[i]
-            r0 = income_rank[i]
+            sens = c_sens[j] & np.uint8(SENS_MATERNITY)
+            a = c_age[j]
+            e = c_edu[j]
+            st = c_emp[j]
+            r0 = c_rank[j]
             r = np.float64(r0)
-            u1, u2, u3, u4 = uniform_quad(key_sep, pid[i])
+            u1, u2, u3, u4 = uniform_quad(key_sep, c_pid[j])
             risk = loss_rr_edu[e] * (1.0 + loss_income_slope * (0.5 - r))
             if st == IN_EDUCATION and a >= leave_age[e]:
+                i = lo + j
                 if pcs[i] == INACTIFS:
                     st = INACTIVE
                 else:
@@ -150,24 +160,25 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
             if a >= retire_age and (st == EMPLOYED or st == UNEMPLOYED):
                 st = RETIRED
                 sens |= np.uint8(SENS_RETIREMENT)
-            employment[i] = st
-            sensitive[i] = sens
+            c_emp[j] = st
+            c_sens[j] = sens
             r = r + width * (u2 + u3 - 1.0)
             if r < 0.0:
                 r = -r
             if r >= 1.0:
                 r = 2.0 - r
             r1 = np.float32(min(max(r, 0.0), 0.9999999))
-            income_rank[i] = r1
+            c_rank[j] = r1
             v_old = np.int64(r0 * np.float32(20.0))
-            event[i] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
-        for i in range(lo, hi):
-            if event[i] != 0:
-                v_old = np.int64(event[i]) - 1
-                v_new = np.int64(income_rank[i] * np.float32(20.0))
+            c_event[j] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
+        for j in range(m):
+            if c_event[j] != 0:
+                i = lo + j
+                v_old = np.int64(c_event[j]) - 1
+                v_new = np.int64(c_rank[j] * np.float32(20.0))
                 mv[_flat(G_VINGTILE + v_old, sex[i], age[i], n_ages)] -= 1
                 mv[_flat(G_VINGTILE + v_new, sex[i], age[i], n_ages)] += 1
-                event[i] = 0
+                c_event[j] = 0
 
 
 @njit(cache=True, parallel=True)
@@ -466,55 +477,131 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     counterfactuals ``eq[disease]`` and ``eq[mortality]`` use the reference person's rank in
     the onset table (vulnerability and residual gradient) and in the residual mortality
     gradient.
+
+    Each chunk is visited in passes: a branch-free pass over everyone computes the draws
+    and the onset hazards and the relative risk of death as if nothing changed, and flags
+    whoever might change (a draw below the hazard h bounds a draw below ``1 - exp(-h)``,
+    which is at most h) or needs the general path (a load factor outside the polynomial's
+    range, youth mental-health support); a second pass reruns the flagged people through
+    the general per-person path ; a third counts the disabled.
+    Both paths do the same floating-point operations for a person, so the results are
+    those of the general path alone.
     """
     n_chunks = (n + chunk - 1) // chunk
+    n_threads = disabled_counts.shape[0]
+    flags = np.zeros((n_threads, chunk), dtype=np.uint8)
+    # the tables with the conditions last, so that a person's five values are adjacent
+    inc_t = np.ascontiguousarray(inc_base.T)
+    onset_t = np.empty((onset_rr.shape[1], onset_rr.shape[2], N_CONDITIONS))
+    for k in range(N_CONDITIONS):
+        for cb in range(onset_rr.shape[1]):
+            for b in range(onset_rr.shape[2]):
+                onset_t[cb, b, k] = onset_rr[k, cb, b]
+    eq_d = eq[EQ_DISEASE] != 0
+    eq_m = eq[EQ_MORTALITY] != 0
+    youth_on = iv[IV_YOUTH, iv.shape[1] - 1] != 0.0
+    ref = np.float32(REF_RANK)
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        dc = disabled_counts[numba.get_thread_id()]
-        for i in range(lo, hi):
-            if alive[i] == 0:
-                continue
-            s = sex[i]
-            a = age[i]
-            r = np.float64(income_rank[i])
-            smk = smoking[i]
-            combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
-            r_on = np.float32(REF_RANK) if eq[EQ_DISEASE] else income_rank[i]
+        m = hi - lo
+        tid = numba.get_thread_id()
+        dc = disabled_counts[tid]
+        fl = flags[tid]
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_sex = sex[lo:hi]
+        c_age = age[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_smk = smoking[lo:hi]
+        c_ob = obese[lo:hi]
+        c_st = stress[lo:hi]
+        c_nu = nuisance[lo:hi]
+        c_load = load[lo:hi]
+        c_ins = insurance[lo:hi]
+        c_care = care[lo:hi]
+        c_cond = conditions[lo:hi]
+        c_dis = disability[lo:hi]
+        c_rr = rr_death[lo:hi]
+        for j in range(m):
+            s = np.int64(c_sex[j])
+            a = np.int64(c_age[j])
+            rk = c_rank[j]
+            smk = c_smk[j]
+            combo = exposure_combo(smk, c_ob[j], c_st[j], c_nu[j])
+            r_on = ref if eq_d else rk
             rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
-            d_youth = 0.0
-            if a >= 11 and a <= 25:
-                d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
-                                      department[i], (care[i] >> 2) & 1)
-            load_factor = exp_small(load_log_rr * load[i])
-            poor = poor_access(care[i], insurance[i])
-            cond = conditions[i]
-            ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
-            sa = np.int64(s) * n_ages + np.int64(a)
-            cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-            cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-            cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
-                          p_cancer_remission)
-            cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-            cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
-                          1.0 - d_youth, -1.0)
-            conditions[i] = cond
-            n_cond = N_BITS[cond & np.uint8(31)]
-            dis = disability[i]
-            ud = u_dis
-            if dis == 0:
-                h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
-                if poor and n_cond > 0:
-                    h *= dis_progression_rr
-                if ud < prob_from_hazard(h):
-                    dis = 1
-            elif ud < p_dis_recovery:
-                dis = 0
-            disability[i] = dis
-            r_d = np.float32(REF_RANK) if eq[EQ_MORTALITY] else income_rank[i]
-            rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
-        for i in range(lo, hi):
-            if alive[i] == 1 and disability[i] == 1:
+            x = load_log_rr * c_load[j]
+            in_range = (x >= -0.5) & (x <= 0.5)  # else the general path's library exp
+            lf = exp_poly(x)
+            cd = c_cond[j]
+            ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, c_pid[j])
+            sa = s * n_ages + a
+            # a draw below the hazard (itself above the probability) may change a condition
+            may = ((cd & np.uint8(1)) == 0) & (ua < inc_t[sa, 0] * onset_t[combo, rb, 0] * lf)
+            may |= ((cd & np.uint8(2)) == 0) & (ub < inc_t[sa, 1] * onset_t[combo, rb, 1] * lf)
+            h2 = inc_t[sa, 2] * onset_t[combo, rb, 2] * lf
+            may |= (uc < h2) if (cd & np.uint8(4)) == 0 else (uc < p_cancer_remission)
+            may |= ((cd & np.uint8(8)) == 0) & (ud < inc_t[sa, 3] * onset_t[combo, rb, 3] * lf)
+            may |= ((cd & np.uint8(16)) == 0) & (ue < inc_t[sa, 4] * onset_t[combo, rb, 4] * lf)
+            n_cond = N_BITS[cd & np.uint8(31)]
+            poor = poor_access(c_care[j], c_ins[j])
+            dis = c_dis[j]
+            h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, np.float64(rk))
+            h = h * dis_progression_rr if poor and n_cond > 0 else h
+            may |= (u_dis < h) if dis == 0 else (u_dis < p_dis_recovery)
+            youth = youth_on & (a >= 11) & (a <= 25)
+            live = c_alive[j] != 0
+            fl[j] = np.uint8(live) & (np.uint8(may) | np.uint8(youth)
+                                      | (np.uint8(in_range) ^ np.uint8(1)))
+            r_d = ref if eq_m else rk
+            rr = np.float32(death_norm[s, a] * death_rr(cd, poor, smk, dis, s, a, r_d,
+                                                         death_cond_rr, rr_death_income))
+            c_rr[j] = rr if live else c_rr[j]
+        for j in range(m):
+            if fl[j]:
+                i = lo + j
+                s = sex[i]
+                a = age[i]
+                r = np.float64(income_rank[i])
+                smk = smoking[i]
+                combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
+                r_on = np.float32(REF_RANK) if eq_d else income_rank[i]
+                rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
+                d_youth = 0.0
+                if a >= 11 and a <= 25:
+                    d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
+                                          department[i], (care[i] >> 2) & 1)
+                load_factor = exp_small(load_log_rr * load[i])
+                poor = poor_access(care[i], insurance[i])
+                cond = conditions[i]
+                ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
+                sa = np.int64(s) * n_ages + np.int64(a)
+                cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+                cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+                cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
+                              p_cancer_remission)
+                cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+                cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
+                              1.0 - d_youth, -1.0)
+                conditions[i] = cond
+                n_cond = N_BITS[cond & np.uint8(31)]
+                dis = disability[i]
+                ud = u_dis
+                if dis == 0:
+                    h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
+                    if poor and n_cond > 0:
+                        h *= dis_progression_rr
+                    if ud < prob_from_hazard(h):
+                        dis = 1
+                elif ud < p_dis_recovery:
+                    dis = 0
+                disability[i] = dis
+                r_d = np.float32(REF_RANK) if eq_m else income_rank[i]
+                rr_death[i] = np.float32(death_norm[s, a] * death_rr(
+                    cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
+        for j in range(m):
+            if c_alive[j] == 1 and c_dis[j] == 1:
+                i = lo + j
                 _count(dc, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
                        n_ages)
