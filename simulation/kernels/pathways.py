@@ -213,8 +213,24 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
     0-5; youth mental health lowers stress (11-25); healthier housing remediates exposed
     homes. Counterfactuals (``eq``) replace the person's income rank and diploma by the
     reference person's in the equalised pathway.
+
+    Without any of these interventions this year, a branch-free loop does the same
+    arithmetic (a dose of 0 multiplies by exactly 1) with selects in place of branches.
     """
     n_chunks = (n + chunk - 1) // chunk
+    last = iv.shape[1] - 1
+    any_iv = (iv[IV_LITERACY, last] != 0.0 or iv[IV_CESSATION, last] != 0.0
+              or iv[IV_EARLY, last] != 0.0 or iv[IV_YOUTH, last] != 0.0
+              or iv[IV_HOUSING, last] != 0.0)
+    if not any_iv:
+        _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, income_rank,
+                         sensitive, smoking, obese, nuisance, stress, load, n, chunk, key,
+                         p_init, init_rr_edu, init_rr_income, p_quit, quit_rr_edu,
+                         quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
+                         adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
+                         stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
+                         sensitive_multiplier, eq)
+        return
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -294,6 +310,82 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
 
 
 @njit(cache=True, parallel=True)
+def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, income_rank,
+                     sensitive, smoking, obese, nuisance, stress, load, n, chunk, key,
+                     p_init, init_rr_edu, init_rr_income, p_quit, quit_rr_edu,
+                     quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
+                     adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
+                     stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
+                     sensitive_multiplier, eq):  # pragma: no cover - numba
+    """:func:`exposures_step` without interventions: the same arithmetic, branch-free."""
+    n_chunks = (n + chunk - 1) // chunk
+    eq_s = eq[EQ_SMOKING] != 0
+    eq_o = eq[EQ_OBESITY] != 0
+    eq_t = eq[EQ_STRESS] != 0
+    w0, w1, w2, w3 = load_weights[0], load_weights[1], load_weights[2], load_weights[3]
+    keep_load = 1.0 - load_decay
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_sex = sex[lo:hi]
+        c_age = age[lo:hi]
+        c_edu = education[lo:hi]
+        c_ppcs = parent_pcs[lo:hi]
+        c_emp = employment[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_sens = sensitive[lo:hi]
+        c_smk = smoking[lo:hi]
+        c_ob = obese[lo:hi]
+        c_nu = nuisance[lo:hi]
+        c_st = stress[lo:hi]
+        c_load = load[lo:hi]
+        for j in range(m):
+            if c_alive[j] == 0:
+                continue
+            a = c_age[j]
+            e = c_edu[j]
+            r = np.float64(c_rank[j])
+            unemployed = c_emp[j] == UNEMPLOYED
+            u1, u2, u3, _ = uniform_quad(key, c_pid[j])
+            smk = c_smk[j]
+            rs = REF_RANK if eq_s else r
+            es = REF_EDUCATION if eq_s else np.int64(e)
+            un_s = unemployed and not eq_s
+            p_start = p_init[c_sex[j]] * init_rr_edu[es] * gradient(init_rr_income, rs)
+            q = p_quit * quit_rr_edu[es]
+            q = q * quit_rr_unemployed if un_s else q
+            start = (smk == 0) & (a >= 12) & (a <= 25) & (u1 < p_start)
+            stop = (smk == 1) & (a >= 26) & (u1 < q)
+            smk = np.uint8(1) if start else (np.uint8(2) if stop else smk)
+            c_smk[j] = smk
+            ob = c_ob[j]
+            pp = REF_PARENT_PCS if eq_o else np.int64(c_ppcs[j])
+            ro = REF_RANK if eq_o else r
+            eo = REF_EDUCATION if eq_o else np.int64(e)
+            h_child = p_obese_child * child_rr_parents[pp]
+            h_adult = p_obese_adult * adult_rr_edu[eo] * gradient(adult_rr_income, ro)
+            h = h_child if a < 18 else h_adult
+            onset = u2 < h
+            ob = np.uint8(onset) if ob == 0 else (np.uint8(0) if u2 < p_obese_remission else ob)
+            c_ob[j] = ob
+            rst = REF_RANK if eq_t else r
+            ps = p_stress * gradient(stress_rr_income, rst)
+            ps = ps * stress_rr_unemployed if unemployed and not eq_t else ps
+            st = np.uint8((a >= 16) & (u3 < ps))
+            c_st[j] = st
+            nu = c_nu[j]
+            sens = c_sens[j]
+            period = (a <= 5) | ((a >= 11) & (a <= 17)) | (sens != 0)
+            mult = sensitive_multiplier if period else 1.0
+            add = w0 * (smk == 1) + w1 * ob + w2 * nu + w3 * st
+            c_load[j] = np.float32(c_load[j] * keep_load + mult * add)
+            c_sens[j] = sens & np.uint8(SENS_JOB_LOSS | SENS_RETIREMENT)
+
+
+@njit(cache=True, parallel=True)
 def care_step(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
               key_take_up, key_forgone, css_free_max,
               css_contrib_max, ntu_free, ntu_contrib, p_none_eligible, p_none_other,
@@ -317,8 +409,21 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
     non-take-up; extra GP time lowers the probability of having no GP in priority zones;
     lower out-of-pocket costs lower forgone care (16+). The counterfactual ``eq[care]``
     gives everyone the income rank of the reference person (and no unemployment effect).
+
+    Without any of these interventions this year, a branch-free loop does the same
+    arithmetic (a dose of 0 multiplies by exactly 1) with selects in place of branches.
     """
     n_chunks = (n + chunk - 1) // chunk
+    last = iv.shape[1] - 1
+    if (iv[IV_OUTREACH, last] == 0.0 and iv[IV_AUTO_ENROL, last] == 0.0
+            and iv[IV_LITERACY, last] == 0.0 and iv[IV_GP, last] == 0.0
+            and iv[IV_OUT_OF_POCKET, last] == 0.0):
+        _care_plain(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
+                    key_take_up, key_forgone, css_free_max, css_contrib_max, ntu_free,
+                    ntu_contrib, p_none_eligible, p_none_other, none_rr_unemployed,
+                    p_no_gp_dept, p_forgone, forgone_rr_none, forgone_rr_income,
+                    forgone_rr_no_gp, eq)
+        return
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -365,6 +470,54 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
             if u_f < pf:
                 flags |= np.uint8(CARE_FORGONE)
             care[i] = flags
+
+
+@njit(cache=True, parallel=True)
+def _care_plain(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
+                key_take_up, key_forgone, css_free_max, css_contrib_max, ntu_free,
+                ntu_contrib, p_none_eligible, p_none_other, none_rr_unemployed, p_no_gp_dept,
+                p_forgone, forgone_rr_none, forgone_rr_income, forgone_rr_no_gp,
+                eq):  # pragma: no cover - numba
+    """:func:`care_step` without interventions: the same arithmetic, branch-free."""
+    n_chunks = (n + chunk - 1) // chunk
+    eq_c = eq[EQ_CARE] != 0
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_dep = department[lo:hi]
+        c_emp = employment[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_ins = insurance[lo:hi]
+        c_care = care[lo:hi]
+        for j in range(m):
+            if c_alive[j] == 0:
+                continue
+            r = np.float64(REF_RANK) if eq_c else np.float64(c_rank[j])
+            u_take, u_none, u_gp, _ = uniform_quad(key_take_up, c_pid[j])
+            u_f, _, _, _ = uniform_quad(key_forgone, c_pid[j])
+            flags = c_care[j] & np.uint8(CARE_PRIORITY)
+            zone = 1 if flags else 0
+            free = r < css_free_max
+            eligible = r < css_contrib_max
+            emp = c_emp[j]
+            pn = p_none_other
+            pn = pn * none_rr_unemployed if (
+                (emp == UNEMPLOYED or emp == INACTIVE) and not eq_c) else pn
+            p_none = p_none_eligible if eligible else pn
+            css = INS_CSS_FREE if free else INS_CSS_CONTRIB
+            takes = eligible & (u_take >= (ntu_free if free else ntu_contrib))
+            ins = css if takes else (INS_NONE if u_none < p_none else INS_PRIVATE)
+            c_ins[j] = ins
+            gp = u_gp >= p_no_gp_dept[zone, c_dep[j]]
+            flags |= np.uint8(CARE_GP) if gp else np.uint8(0)
+            pf = p_forgone * gradient(forgone_rr_income, r)
+            pf = pf * forgone_rr_none if ins == INS_NONE else pf
+            pf = pf if gp else pf * forgone_rr_no_gp
+            flags |= np.uint8(CARE_FORGONE) if u_f < pf else np.uint8(0)
+            c_care[j] = flags
 
 
 N_RANK_BINS_ONSET = 50
@@ -483,7 +636,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     whoever might change (a draw below the hazard h bounds a draw below ``1 - exp(-h)``,
     which is at most h) or needs the general path (a load factor outside the polynomial's
     range, youth mental-health support); a second pass reruns the flagged people through
-    the general per-person path ; a third counts the disabled.
+    the general per-person path; a third counts the disabled.
     Both paths do the same floating-point operations for a person, so the results are
     those of the general path alone.
     """
