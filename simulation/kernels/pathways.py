@@ -25,7 +25,7 @@ from numba import njit, prange
 
 from ..rng import uniform_quad, uniform_six
 from .demography import G_VINGTILE, _count
-from .fastmath import exp_poly, exp_small, norm_ppf, prob_from_hazard
+from .fastmath import exp_small, norm_ppf, prob_from_hazard
 
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
@@ -140,7 +140,7 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
             r = np.float64(r0)
             u1, u2, u3, u4 = uniform_quad(key_sep, c_pid[j])
             risk = loss_rr_edu[e] * (1.0 + loss_income_slope * (0.5 - r))
-            if st == IN_EDUCATION and a >= leave_age[e]:
+            if st == IN_EDUCATION and a >= leave_age[e]:  # rare: entry to work
                 i = lo + j
                 if pcs[i] == INACTIFS:
                     st = INACTIVE
@@ -150,23 +150,19 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
                     zs = status_score[i] / 20.0
                     zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
                     r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
-            elif st == EMPLOYED:
-                if u1 < p_loss * risk:
-                    st = UNEMPLOYED
-                    sens |= np.uint8(SENS_JOB_LOSS)
-            elif st == UNEMPLOYED:
-                if u1 < p_find:
-                    st = EMPLOYED
-            if a >= retire_age and (st == EMPLOYED or st == UNEMPLOYED):
-                st = RETIRED
-                sens |= np.uint8(SENS_RETIREMENT)
+            else:
+                lose = (st == EMPLOYED) & (u1 < p_loss * risk)
+                find = (st == UNEMPLOYED) & (u1 < p_find)
+                st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st)
+                sens |= np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)
+            retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
+            st = np.uint8(RETIRED) if retire else st
+            sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
             c_emp[j] = st
             c_sens[j] = sens
             r = r + width * (u2 + u3 - 1.0)
-            if r < 0.0:
-                r = -r
-            if r >= 1.0:
-                r = 2.0 - r
+            r = -r if r < 0.0 else r
+            r = 2.0 - r if r >= 1.0 else r
             r1 = np.float32(min(max(r, 0.0), 0.9999999))
             c_rank[j] = r1
             v_old = np.int64(r0 * np.float32(20.0))
@@ -521,6 +517,8 @@ def _care_plain(pid, alive, department, employment, income_rank, insurance, care
 
 
 N_RANK_BINS_ONSET = 50
+#: Relative margin of the load factor's upper bound over its computed value.
+LOAD_FACTOR_MARGIN = 1.0 + 1e-12
 
 
 @njit(cache=True, inline="always")
@@ -634,7 +632,8 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     Each chunk is visited in passes: a branch-free pass over everyone computes the draws
     and the onset hazards and the relative risk of death as if nothing changed, and flags
     whoever might change (a draw below the hazard h bounds a draw below ``1 - exp(-h)``,
-    which is at most h) or needs the general path (a load factor outside the polynomial's
+    which is at most h; the load factor is replaced by an upper bound with a short
+    dependency chain) or needs the general path (a load factor outside the polynomial's
     range, youth mental-health support); a second pass reruns the flagged people through
     the general per-person path; a third counts the disabled.
     Both paths do the same floating-point operations for a person, so the results are
@@ -686,7 +685,9 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
             x = load_log_rr * c_load[j]
             in_range = (x >= -0.5) & (x <= 0.5)  # else the general path's library exp
-            lf = exp_poly(x)
+            # above the general path's load factor (exp_poly) when |x| <= 0.5:
+            # exp(x) <= 1 + x + x^2 there, with room for rounding
+            lf = (1.0 + x + x * x) * LOAD_FACTOR_MARGIN
             cd = c_cond[j]
             ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, c_pid[j])
             sa = s * n_ages + a
