@@ -86,8 +86,9 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     hash (stream ``vital``), 31 random bits each. Deaths are counted into ``deaths[chunk]`` (flat [group, sex, age], by age at
     the start of the year); ``births[chunk]`` receives the number of births.
 
-    Each chunk is visited in three branch-light passes: draws (vectorised), the rare
-    deaths (counted), then ageing (vectorised).
+    Each chunk is visited in four branch-light passes: the table look-ups of hazards and
+    birth probabilities (into per-thread scratch), draws (vectorised), the rare deaths
+    (counted), then ageing (vectorised).
     """
     n_chunks = (n + chunk - 1) // chunk
     n_ages = h0.shape[0] // 2
