@@ -7,6 +7,8 @@ Prints one JSON object: ``agent_years_per_s`` (median over ``--repeats`` runs of
 ``--years`` years, JIT compilation excluded and reported as ``compile_s``), ``peak_rss_mb``
 (the process's peak resident memory, population synthesis included) and
 ``bytes_per_person`` (state arrays, including capacity kept for births, per living person).
+``--per-kernel`` adds ``ms_per_year``: the time of each kernel (its Python wrapper included)
+per simulated year, the median over the repeats.
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ def main(argv: list[str] | None = None) -> int:
                     "(the core engine)")
     ap.add_argument("--scenario", default=str(Path(__file__).resolve().parents[1]
                                             / "scenarios" / "baseline.toml"))
+    ap.add_argument("--per-kernel", action="store_true",
+                    help="also report the time of each kernel per simulated year")
     args = ap.parse_args(argv)
 
     import numba
 
+    from simulation import pathways
     from simulation.config import load_scenario
+    from simulation.kernels import demography as kd
     from simulation.model import HealthInequalityModel
     from simulation.population import STATE_SCHEMA
 
@@ -51,13 +57,26 @@ def main(argv: list[str] | None = None) -> int:
     warm.run_years(2)  # compiles (or loads from cache) every kernel
     compile_s = time.perf_counter() - t0
 
+    timings: dict[str, float] = {}
+    if args.per_kernel:
+        for mod, name in ((pathways, "run_sep"), (pathways, "run_exposures"),
+                          (pathways, "run_care"), (pathways, "run_disease"),
+                          (kd, "year_step"), (kd, "place_births")):
+            setattr(mod, name, _timed(getattr(mod, name), name, timings))
+
     rates = []
+    per_kernel: dict[str, list[float]] = {}
     for _ in range(args.repeats):
         model = HealthInequalityModel(sc, pathways_enabled=enabled)
         py_before = sum(c[0].sum() for c in model._counts)
+        timings.clear()
         t = time.perf_counter()
         model.run_years(args.years)
         dt = time.perf_counter() - t
+        for name, v in timings.items():
+            per_kernel.setdefault(name, []).append(1000.0 * v / args.years)
+        per_kernel.setdefault("other", []).append(
+            1000.0 * (dt - sum(timings.values())) / args.years)
         agent_years = sum(int(c[0, :20].sum()) for c in model._counts) - py_before
         rates.append(agent_years / dt)
     pop = model.population
@@ -75,8 +94,21 @@ def main(argv: list[str] | None = None) -> int:
                                        for d, _ in STATE_SCHEMA.values()),
         "cpu_count": os.cpu_count(),
     }
+    if args.per_kernel:
+        out["ms_per_year"] = {k: round(statistics.median(v), 2) for k, v in per_kernel.items()}
     print(json.dumps(out))
     return 0
+
+
+def _timed(fn, name: str, timings: dict[str, float]):
+    """``fn`` adding its wall time to ``timings[name]``."""
+    def wrapper(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
+    return wrapper
 
 
 if __name__ == "__main__":

@@ -86,16 +86,23 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     hash (stream ``vital``), 31 random bits each. Deaths are counted into ``deaths[chunk]`` (flat [group, sex, age], by age at
     the start of the year); ``births[chunk]`` receives the number of births.
 
-    Each chunk is visited in three branch-light passes: draws (vectorised), the rare
-    deaths (counted), then ageing (vectorised).
+    Each chunk is visited in four branch-light passes: the table look-ups of hazards and
+    birth probabilities (into per-thread scratch), draws (vectorised), the rare deaths
+    (counted), then ageing (vectorised).
     """
     n_chunks = (n + chunk - 1) // chunk
     n_ages = h0.shape[0] // 2
     max_age = np.uint8(n_ages - 1)
+    n_threads = deaths.shape[0]
+    hz = np.empty((n_threads, chunk))
+    pb = np.empty((n_threads, chunk))
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
         m = hi - lo
+        tid = numba.get_thread_id()
+        c_hz = hz[tid]
+        c_pb = pb[tid]
         c_pid = pid[lo:hi]
         c_alive = alive[lo:hi]
         c_sex = sex[lo:hi]
@@ -103,12 +110,15 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
         c_event = event[lo:hi]
         c_rr = rr_death[lo:hi]
         nb = 0
-        for j in range(m):
+        for j in range(m):  # the table look-ups, apart: the next loop vectorises
             sa = np.uint32(c_sex[j]) * np.uint32(n_ages) + np.uint32(c_age[j])
+            c_hz[j] = h0[sa] * c_rr[j]
+            c_pb[j] = p_birth[sa]
+        for j in range(m):
             live = c_alive[j] == 1
             u_death, u_birth = uniform_pair(key_vital, c_pid[j])
-            died = (u_death >= exp_neg(h0[sa] * c_rr[j])) & live
-            born = (u_birth < p_birth[sa]) & live & ~died
+            died = (u_death >= exp_neg(c_hz[j])) & live
+            born = (u_birth < c_pb[j]) & live & ~died
             ev = np.uint8(died) | (np.uint8(born) << np.uint8(1))
             c_event[j] = ev
             nb += ev >> 1

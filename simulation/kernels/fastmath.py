@@ -44,12 +44,18 @@ def prob_from_hazard(h: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def exp_poly(x: float) -> float:
+    """The degree-8 Taylor polynomial of exp at 0 (:func:`exp_small` for |x| <= 0.5)."""
+    return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (
+        1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0))))))))
+
+
+@njit(cache=True, inline="always")
 def exp_small(x: float) -> float:
     """exp(x): a degree-8 Taylor polynomial for |x| <= 0.5 (relative error below 1e-8),
     the library exp elsewhere; for modest log relative risks in scalar kernels."""
     if -0.5 <= x <= 0.5:
-        return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (
-            1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0))))))))
+        return exp_poly(x)
     return math.exp(x)
 
 

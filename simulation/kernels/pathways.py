@@ -118,20 +118,30 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
+        m = hi - lo
         mv = moves[numba.get_thread_id()]
-        for i in range(lo, hi):
-            event[i] = 0
-            if alive[i] == 0:
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_age = age[lo:hi]
+        c_edu = education[lo:hi]
+        c_emp = employment[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_sens = sensitive[lo:hi]
+        c_event = event[lo:hi]
+        for j in range(m):
+            c_event[j] = 0
+            if c_alive[j] == 0:
                 continue
-            sens = sensitive[i] & np.uint8(SENS_MATERNITY)
-            a = age[i]
-            e = education[i]
-            st = employment[i]
-            r0 = income_rank[i]
+            sens = c_sens[j] & np.uint8(SENS_MATERNITY)
+            a = c_age[j]
+            e = c_edu[j]
+            st = c_emp[j]
+            r0 = c_rank[j]
             r = np.float64(r0)
-            u1, u2, u3, u4 = uniform_quad(key_sep, pid[i])
+            u1, u2, u3, u4 = uniform_quad(key_sep, c_pid[j])
             risk = loss_rr_edu[e] * (1.0 + loss_income_slope * (0.5 - r))
-            if st == IN_EDUCATION and a >= leave_age[e]:
+            if st == IN_EDUCATION and a >= leave_age[e]:  # rare: entry to work
+                i = lo + j
                 if pcs[i] == INACTIFS:
                     st = INACTIVE
                 else:
@@ -140,34 +150,31 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
                     zs = status_score[i] / 20.0
                     zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
                     r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
-            elif st == EMPLOYED:
-                if u1 < p_loss * risk:
-                    st = UNEMPLOYED
-                    sens |= np.uint8(SENS_JOB_LOSS)
-            elif st == UNEMPLOYED:
-                if u1 < p_find:
-                    st = EMPLOYED
-            if a >= retire_age and (st == EMPLOYED or st == UNEMPLOYED):
-                st = RETIRED
-                sens |= np.uint8(SENS_RETIREMENT)
-            employment[i] = st
-            sensitive[i] = sens
+            else:
+                lose = (st == EMPLOYED) & (u1 < p_loss * risk)
+                find = (st == UNEMPLOYED) & (u1 < p_find)
+                st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st)
+                sens |= np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)
+            retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
+            st = np.uint8(RETIRED) if retire else st
+            sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
+            c_emp[j] = st
+            c_sens[j] = sens
             r = r + width * (u2 + u3 - 1.0)
-            if r < 0.0:
-                r = -r
-            if r >= 1.0:
-                r = 2.0 - r
+            r = -r if r < 0.0 else r
+            r = 2.0 - r if r >= 1.0 else r
             r1 = np.float32(min(max(r, 0.0), 0.9999999))
-            income_rank[i] = r1
+            c_rank[j] = r1
             v_old = np.int64(r0 * np.float32(20.0))
-            event[i] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
-        for i in range(lo, hi):
-            if event[i] != 0:
-                v_old = np.int64(event[i]) - 1
-                v_new = np.int64(income_rank[i] * np.float32(20.0))
+            c_event[j] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
+        for j in range(m):
+            if c_event[j] != 0:
+                i = lo + j
+                v_old = np.int64(c_event[j]) - 1
+                v_new = np.int64(c_rank[j] * np.float32(20.0))
                 mv[_flat(G_VINGTILE + v_old, sex[i], age[i], n_ages)] -= 1
                 mv[_flat(G_VINGTILE + v_new, sex[i], age[i], n_ages)] += 1
-                event[i] = 0
+                c_event[j] = 0
 
 
 @njit(cache=True, parallel=True)
@@ -202,8 +209,24 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
     0-5; youth mental health lowers stress (11-25); healthier housing remediates exposed
     homes. Counterfactuals (``eq``) replace the person's income rank and diploma by the
     reference person's in the equalised pathway.
+
+    Without any of these interventions this year, a branch-free loop does the same
+    arithmetic (a dose of 0 multiplies by exactly 1) with selects in place of branches.
     """
     n_chunks = (n + chunk - 1) // chunk
+    last = iv.shape[1] - 1
+    any_iv = (iv[IV_LITERACY, last] != 0.0 or iv[IV_CESSATION, last] != 0.0
+              or iv[IV_EARLY, last] != 0.0 or iv[IV_YOUTH, last] != 0.0
+              or iv[IV_HOUSING, last] != 0.0)
+    if not any_iv:
+        _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, income_rank,
+                         sensitive, smoking, obese, nuisance, stress, load, n, chunk, key,
+                         p_init, init_rr_edu, init_rr_income, p_quit, quit_rr_edu,
+                         quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
+                         adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
+                         stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
+                         sensitive_multiplier, eq)
+        return
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -283,6 +306,82 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
 
 
 @njit(cache=True, parallel=True)
+def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, income_rank,
+                     sensitive, smoking, obese, nuisance, stress, load, n, chunk, key,
+                     p_init, init_rr_edu, init_rr_income, p_quit, quit_rr_edu,
+                     quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
+                     adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
+                     stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
+                     sensitive_multiplier, eq):  # pragma: no cover - numba
+    """:func:`exposures_step` without interventions: the same arithmetic, branch-free."""
+    n_chunks = (n + chunk - 1) // chunk
+    eq_s = eq[EQ_SMOKING] != 0
+    eq_o = eq[EQ_OBESITY] != 0
+    eq_t = eq[EQ_STRESS] != 0
+    w0, w1, w2, w3 = load_weights[0], load_weights[1], load_weights[2], load_weights[3]
+    keep_load = 1.0 - load_decay
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_sex = sex[lo:hi]
+        c_age = age[lo:hi]
+        c_edu = education[lo:hi]
+        c_ppcs = parent_pcs[lo:hi]
+        c_emp = employment[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_sens = sensitive[lo:hi]
+        c_smk = smoking[lo:hi]
+        c_ob = obese[lo:hi]
+        c_nu = nuisance[lo:hi]
+        c_st = stress[lo:hi]
+        c_load = load[lo:hi]
+        for j in range(m):
+            if c_alive[j] == 0:
+                continue
+            a = c_age[j]
+            e = c_edu[j]
+            r = np.float64(c_rank[j])
+            unemployed = c_emp[j] == UNEMPLOYED
+            u1, u2, u3, _ = uniform_quad(key, c_pid[j])
+            smk = c_smk[j]
+            rs = REF_RANK if eq_s else r
+            es = REF_EDUCATION if eq_s else np.int64(e)
+            un_s = unemployed and not eq_s
+            p_start = p_init[c_sex[j]] * init_rr_edu[es] * gradient(init_rr_income, rs)
+            q = p_quit * quit_rr_edu[es]
+            q = q * quit_rr_unemployed if un_s else q
+            start = (smk == 0) & (a >= 12) & (a <= 25) & (u1 < p_start)
+            stop = (smk == 1) & (a >= 26) & (u1 < q)
+            smk = np.uint8(1) if start else (np.uint8(2) if stop else smk)
+            c_smk[j] = smk
+            ob = c_ob[j]
+            pp = REF_PARENT_PCS if eq_o else np.int64(c_ppcs[j])
+            ro = REF_RANK if eq_o else r
+            eo = REF_EDUCATION if eq_o else np.int64(e)
+            h_child = p_obese_child * child_rr_parents[pp]
+            h_adult = p_obese_adult * adult_rr_edu[eo] * gradient(adult_rr_income, ro)
+            h = h_child if a < 18 else h_adult
+            onset = u2 < h
+            ob = np.uint8(onset) if ob == 0 else (np.uint8(0) if u2 < p_obese_remission else ob)
+            c_ob[j] = ob
+            rst = REF_RANK if eq_t else r
+            ps = p_stress * gradient(stress_rr_income, rst)
+            ps = ps * stress_rr_unemployed if unemployed and not eq_t else ps
+            st = np.uint8((a >= 16) & (u3 < ps))
+            c_st[j] = st
+            nu = c_nu[j]
+            sens = c_sens[j]
+            period = (a <= 5) | ((a >= 11) & (a <= 17)) | (sens != 0)
+            mult = sensitive_multiplier if period else 1.0
+            add = w0 * (smk == 1) + w1 * ob + w2 * nu + w3 * st
+            c_load[j] = np.float32(c_load[j] * keep_load + mult * add)
+            c_sens[j] = sens & np.uint8(SENS_JOB_LOSS | SENS_RETIREMENT)
+
+
+@njit(cache=True, parallel=True)
 def care_step(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
               key_take_up, key_forgone, css_free_max,
               css_contrib_max, ntu_free, ntu_contrib, p_none_eligible, p_none_other,
@@ -306,8 +405,21 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
     non-take-up; extra GP time lowers the probability of having no GP in priority zones;
     lower out-of-pocket costs lower forgone care (16+). The counterfactual ``eq[care]``
     gives everyone the income rank of the reference person (and no unemployment effect).
+
+    Without any of these interventions this year, a branch-free loop does the same
+    arithmetic (a dose of 0 multiplies by exactly 1) with selects in place of branches.
     """
     n_chunks = (n + chunk - 1) // chunk
+    last = iv.shape[1] - 1
+    if (iv[IV_OUTREACH, last] == 0.0 and iv[IV_AUTO_ENROL, last] == 0.0
+            and iv[IV_LITERACY, last] == 0.0 and iv[IV_GP, last] == 0.0
+            and iv[IV_OUT_OF_POCKET, last] == 0.0):
+        _care_plain(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
+                    key_take_up, key_forgone, css_free_max, css_contrib_max, ntu_free,
+                    ntu_contrib, p_none_eligible, p_none_other, none_rr_unemployed,
+                    p_no_gp_dept, p_forgone, forgone_rr_none, forgone_rr_income,
+                    forgone_rr_no_gp, eq)
+        return
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -356,7 +468,57 @@ def care_step(pid, alive, department, employment, income_rank, insurance, care, 
             care[i] = flags
 
 
+@njit(cache=True, parallel=True)
+def _care_plain(pid, alive, department, employment, income_rank, insurance, care, n, chunk,
+                key_take_up, key_forgone, css_free_max, css_contrib_max, ntu_free,
+                ntu_contrib, p_none_eligible, p_none_other, none_rr_unemployed, p_no_gp_dept,
+                p_forgone, forgone_rr_none, forgone_rr_income, forgone_rr_no_gp,
+                eq):  # pragma: no cover - numba
+    """:func:`care_step` without interventions: the same arithmetic, branch-free."""
+    n_chunks = (n + chunk - 1) // chunk
+    eq_c = eq[EQ_CARE] != 0
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_dep = department[lo:hi]
+        c_emp = employment[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_ins = insurance[lo:hi]
+        c_care = care[lo:hi]
+        for j in range(m):
+            if c_alive[j] == 0:
+                continue
+            r = np.float64(REF_RANK) if eq_c else np.float64(c_rank[j])
+            u_take, u_none, u_gp, _ = uniform_quad(key_take_up, c_pid[j])
+            u_f, _, _, _ = uniform_quad(key_forgone, c_pid[j])
+            flags = c_care[j] & np.uint8(CARE_PRIORITY)
+            zone = 1 if flags else 0
+            free = r < css_free_max
+            eligible = r < css_contrib_max
+            emp = c_emp[j]
+            pn = p_none_other
+            pn = pn * none_rr_unemployed if (
+                (emp == UNEMPLOYED or emp == INACTIVE) and not eq_c) else pn
+            p_none = p_none_eligible if eligible else pn
+            css = INS_CSS_FREE if free else INS_CSS_CONTRIB
+            takes = eligible & (u_take >= (ntu_free if free else ntu_contrib))
+            ins = css if takes else (INS_NONE if u_none < p_none else INS_PRIVATE)
+            c_ins[j] = ins
+            gp = u_gp >= p_no_gp_dept[zone, c_dep[j]]
+            flags |= np.uint8(CARE_GP) if gp else np.uint8(0)
+            pf = p_forgone * gradient(forgone_rr_income, r)
+            pf = pf * forgone_rr_none if ins == INS_NONE else pf
+            pf = pf if gp else pf * forgone_rr_no_gp
+            flags |= np.uint8(CARE_FORGONE) if u_f < pf else np.uint8(0)
+            c_care[j] = flags
+
+
 N_RANK_BINS_ONSET = 50
+#: Relative margin of the load factor's upper bound over its computed value.
+LOAD_FACTOR_MARGIN = 1.0 + 1e-12
 
 
 @njit(cache=True, inline="always")
@@ -466,55 +628,134 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     counterfactuals ``eq[disease]`` and ``eq[mortality]`` use the reference person's rank in
     the onset table (vulnerability and residual gradient) and in the residual mortality
     gradient.
+
+    Each chunk is visited in passes: a branch-free pass over everyone computes the draws
+    and the onset hazards and the relative risk of death as if nothing changed, and flags
+    whoever might change (a draw below the hazard h bounds a draw below ``1 - exp(-h)``,
+    which is at most h; the load factor is replaced by an upper bound with a short
+    dependency chain) or needs the general path (a load factor outside the polynomial's
+    range, youth mental-health support); a second pass reruns the flagged people through
+    the general per-person path; a third counts the disabled.
+    Both paths do the same floating-point operations for a person, so the results are
+    those of the general path alone.
     """
     n_chunks = (n + chunk - 1) // chunk
+    n_threads = disabled_counts.shape[0]
+    flags = np.zeros((n_threads, chunk), dtype=np.uint8)
+    # the tables with the conditions last, so that a person's five values are adjacent
+    inc_t = np.ascontiguousarray(inc_base.T)
+    onset_t = np.empty((onset_rr.shape[1], onset_rr.shape[2], N_CONDITIONS))
+    for k in range(N_CONDITIONS):
+        for cb in range(onset_rr.shape[1]):
+            for b in range(onset_rr.shape[2]):
+                onset_t[cb, b, k] = onset_rr[k, cb, b]
+    eq_d = eq[EQ_DISEASE] != 0
+    eq_m = eq[EQ_MORTALITY] != 0
+    youth_on = iv[IV_YOUTH, iv.shape[1] - 1] != 0.0
+    ref = np.float32(REF_RANK)
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        dc = disabled_counts[numba.get_thread_id()]
-        for i in range(lo, hi):
-            if alive[i] == 0:
-                continue
-            s = sex[i]
-            a = age[i]
-            r = np.float64(income_rank[i])
-            smk = smoking[i]
-            combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
-            r_on = np.float32(REF_RANK) if eq[EQ_DISEASE] else income_rank[i]
+        m = hi - lo
+        tid = numba.get_thread_id()
+        dc = disabled_counts[tid]
+        fl = flags[tid]
+        c_pid = pid[lo:hi]
+        c_alive = alive[lo:hi]
+        c_sex = sex[lo:hi]
+        c_age = age[lo:hi]
+        c_rank = income_rank[lo:hi]
+        c_smk = smoking[lo:hi]
+        c_ob = obese[lo:hi]
+        c_st = stress[lo:hi]
+        c_nu = nuisance[lo:hi]
+        c_load = load[lo:hi]
+        c_ins = insurance[lo:hi]
+        c_care = care[lo:hi]
+        c_cond = conditions[lo:hi]
+        c_dis = disability[lo:hi]
+        c_rr = rr_death[lo:hi]
+        for j in range(m):
+            s = np.int64(c_sex[j])
+            a = np.int64(c_age[j])
+            rk = c_rank[j]
+            smk = c_smk[j]
+            combo = exposure_combo(smk, c_ob[j], c_st[j], c_nu[j])
+            r_on = ref if eq_d else rk
             rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
-            d_youth = 0.0
-            if a >= 11 and a <= 25:
-                d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
-                                      department[i], (care[i] >> 2) & 1)
-            load_factor = exp_small(load_log_rr * load[i])
-            poor = poor_access(care[i], insurance[i])
-            cond = conditions[i]
-            ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
-            sa = np.int64(s) * n_ages + np.int64(a)
-            cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-            cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-            cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
-                          p_cancer_remission)
-            cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-            cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
-                          1.0 - d_youth, -1.0)
-            conditions[i] = cond
-            n_cond = N_BITS[cond & np.uint8(31)]
-            dis = disability[i]
-            ud = u_dis
-            if dis == 0:
-                h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
-                if poor and n_cond > 0:
-                    h *= dis_progression_rr
-                if ud < prob_from_hazard(h):
-                    dis = 1
-            elif ud < p_dis_recovery:
-                dis = 0
-            disability[i] = dis
-            r_d = np.float32(REF_RANK) if eq[EQ_MORTALITY] else income_rank[i]
-            rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
-        for i in range(lo, hi):
-            if alive[i] == 1 and disability[i] == 1:
+            x = load_log_rr * c_load[j]
+            in_range = (x >= -0.5) & (x <= 0.5)  # else the general path's library exp
+            # above the general path's load factor (exp_poly) when |x| <= 0.5:
+            # exp(x) <= 1 + x + x^2 there, with room for rounding
+            lf = (1.0 + x + x * x) * LOAD_FACTOR_MARGIN
+            cd = c_cond[j]
+            ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, c_pid[j])
+            sa = s * n_ages + a
+            # a draw below the hazard (itself above the probability) may change a condition
+            may = ((cd & np.uint8(1)) == 0) & (ua < inc_t[sa, 0] * onset_t[combo, rb, 0] * lf)
+            may |= ((cd & np.uint8(2)) == 0) & (ub < inc_t[sa, 1] * onset_t[combo, rb, 1] * lf)
+            h2 = inc_t[sa, 2] * onset_t[combo, rb, 2] * lf
+            may |= (uc < h2) if (cd & np.uint8(4)) == 0 else (uc < p_cancer_remission)
+            may |= ((cd & np.uint8(8)) == 0) & (ud < inc_t[sa, 3] * onset_t[combo, rb, 3] * lf)
+            may |= ((cd & np.uint8(16)) == 0) & (ue < inc_t[sa, 4] * onset_t[combo, rb, 4] * lf)
+            n_cond = N_BITS[cd & np.uint8(31)]
+            poor = poor_access(c_care[j], c_ins[j])
+            dis = c_dis[j]
+            h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, np.float64(rk))
+            h = h * dis_progression_rr if poor and n_cond > 0 else h
+            may |= (u_dis < h) if dis == 0 else (u_dis < p_dis_recovery)
+            youth = youth_on & (a >= 11) & (a <= 25)
+            live = c_alive[j] != 0
+            fl[j] = np.uint8(live) & (np.uint8(may) | np.uint8(youth)
+                                      | (np.uint8(in_range) ^ np.uint8(1)))
+            r_d = ref if eq_m else rk
+            rr = np.float32(death_norm[s, a] * death_rr(cd, poor, smk, dis, s, a, r_d,
+                                                         death_cond_rr, rr_death_income))
+            c_rr[j] = rr if live else c_rr[j]
+        for j in range(m):
+            if fl[j]:
+                i = lo + j
+                s = sex[i]
+                a = age[i]
+                r = np.float64(income_rank[i])
+                smk = smoking[i]
+                combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
+                r_on = np.float32(REF_RANK) if eq_d else income_rank[i]
+                rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
+                d_youth = 0.0
+                if a >= 11 and a <= 25:
+                    d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
+                                          department[i], (care[i] >> 2) & 1)
+                load_factor = exp_small(load_log_rr * load[i])
+                poor = poor_access(care[i], insurance[i])
+                cond = conditions[i]
+                ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
+                sa = np.int64(s) * n_ages + np.int64(a)
+                cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+                cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+                cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
+                              p_cancer_remission)
+                cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+                cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
+                              1.0 - d_youth, -1.0)
+                conditions[i] = cond
+                n_cond = N_BITS[cond & np.uint8(31)]
+                dis = disability[i]
+                ud = u_dis
+                if dis == 0:
+                    h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
+                    if poor and n_cond > 0:
+                        h *= dis_progression_rr
+                    if ud < prob_from_hazard(h):
+                        dis = 1
+                elif ud < p_dis_recovery:
+                    dis = 0
+                disability[i] = dis
+                r_d = np.float32(REF_RANK) if eq_m else income_rank[i]
+                rr_death[i] = np.float32(death_norm[s, a] * death_rr(
+                    cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
+        for j in range(m):
+            if c_alive[j] == 1 and c_dis[j] == 1:
+                i = lo + j
                 _count(dc, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
                        n_ages)
