@@ -893,27 +893,32 @@ def run_abc(spec: CalibrationSpec, executor: Any, history: Path, log: bool = Tru
     sampler = SeededMappingSampler(_executor_map(executor, bar), spec.scenario.seed,
                                    on_generation)
     t_start = time.perf_counter()
+    url = f"sqlite:///{history.resolve()}"
     with _quiet_pyabc():
-        abc = pyabc.ABCSMC(
-            Model(spec), prior, Distance(observed), population_size=spec.population_size,
-            sampler=sampler,
-            eps=QuantileEpsilon(initial_epsilon=np.inf, alpha=spec.epsilon_quantile))
-        abc_ref["abc"] = abc
-        url = f"sqlite:///{history.resolve()}"
-        done = 0
+        abc_id, done = None, 0
         if history.exists():
             try:
-                h = pyabc.History(url)
-                abc_id = int(h.all_runs()[-1].id) if h.all_runs() else None
+                runs = pyabc.History(url).all_runs()
+                if runs:
+                    abc_id = int(runs[-1].id)
+                    done = pyabc.History(url, _id=abc_id).max_t + 1
             except Exception:  # noqa: BLE001 - a damaged or foreign file: start again
-                abc_id = None
-            if abc_id is not None:
-                abc.load(url, abc_id)
-                done = abc.history.max_t + 1
-                _say(f"resuming from {history}: {done} generation(s) already done", log)
-            else:
+                abc_id, done = None, 0
+            if done == 0:  # nothing finished yet
                 history.unlink()
-        if done == 0:
+        # a new run accepts the whole prior sample in generation 1 (no separate pyabc
+        # calibration sample); a resumed run takes its epsilon from the last generation
+        # stored, as an uninterrupted run would
+        eps = QuantileEpsilon(initial_epsilon=np.inf if done == 0 else "from_sample",
+                              alpha=spec.epsilon_quantile)
+        abc = pyabc.ABCSMC(
+            Model(spec), prior, Distance(observed), population_size=spec.population_size,
+            sampler=sampler, eps=eps)
+        abc_ref["abc"] = abc
+        if done > 0:
+            abc.load(url, abc_id)
+            _say(f"resuming from {history}: {done} generation(s) already done", log)
+        else:
             abc.new(url, x0)
         eps_done = _last_epsilon(abc.history)
         remaining = spec.generations - done
@@ -939,6 +944,7 @@ def run_abc(spec: CalibrationSpec, executor: Any, history: Path, log: bool = Tru
         "acceptance_rates": [float(p / s) for p, s in
                              zip(pops["particles"], pops["samples"], strict=True)],
         "evaluations": int(pops["samples"].sum()),
+        "effective_sample_size": float(np.sum(w) ** 2 / np.sum(np.square(w))),
         "population_size": spec.population_size,
         "wall_time_s": float(pops["wall_time"].sum()) if "wall_time" in pops else None,
         "wall_time_this_session_s": round(time.perf_counter() - t_start, 1),
@@ -1014,7 +1020,10 @@ def _simulate_draws(spec: CalibrationSpec, values: pd.DataFrame, weights: np.nda
     from .executor import Executor
 
     rng = np.random.default_rng(spec.scenario.seed)
-    idx = rng.choice(len(values), size=draws, replace=True, p=weights / weights.sum())
+    # distinct particles drawn by weight (the same particle twice would simulate the same
+    # run twice: its seed derives from its values)
+    n = min(draws, int(np.count_nonzero(weights > 0)))
+    idx = rng.choice(len(values), size=n, replace=False, p=weights / weights.sum())
     tasks = [(spec.scenario, spec.priors, [float(x) for x in values.iloc[i]],
               spec.replicates, tuple(FAMILIES)) for i in idx]
     results: list[Any] = [None] * len(tasks)
@@ -1216,7 +1225,8 @@ def _figures(spec: CalibrationSpec, fit: pd.DataFrame, values: pd.DataFrame,
 
 def diagnostics(store: Any, ref: int | str | None, out_dir: str | Path,
                 draws: int | None = None, executor: Any = None) -> dict[str, Any]:
-    """Diagnostics of a stored calibration: simulate ``draws`` posterior draws (default 8)
+    """Diagnostics of a stored calibration: simulate ``draws`` distinct posterior particles
+    (default 8, drawn by weight without replacement)
     and write to ``out_dir`` the figures (observed against simulated, with intervals;
     posterior marginals and pairs) and the fit table ``fit.csv``. Returns ``{"figures":
     {name: path}, "fit": DataFrame, "fit_csv": path, "calibration_id": id}``."""
@@ -1227,6 +1237,7 @@ def diagnostics(store: Any, ref: int | str | None, out_dir: str | Path,
     weights = post["weight"].to_numpy(dtype=float)
     n = 8 if draws is None else int(draws)
     sims = _simulate_draws(spec, values, weights, n, executor)
+    n = len(sims)
     fit = fit_table(spec, sims)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -477,7 +477,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     info = cal["info"]
     print(f"Calibration {cid} ({cal['name']}) stored in {db}: {info.get('generations')} "
           f"generations, {info.get('evaluations')} evaluations, final epsilon "
-          f"{info.get('epsilons', [float('nan')])[-1]:.3g}")
+          f"{info.get('epsilons', [float('nan')])[-1]:.3g}, effective sample size "
+          f"{info.get('effective_sample_size', float('nan')):.1f} of "
+          f"{info.get('population_size')}, {info.get('wall_time_s') or 0:.0f} s")
     if diag is not None:
         print(format_fit(diag["fit"]))
         print(f"Figures and fit table written to {out}/")

@@ -235,7 +235,7 @@ def test_calibrate_end_to_end(tmp_path, capsys):
     assert "within tolerance" in capsys.readouterr().out
 
 
-def test_resume_after_interruption(tmp_path, monkeypatch, capsys):
+def test_resume_after_interruption_continues_and_matches(tmp_path, monkeypatch, capsys):
     path = write_config(tmp_path / "c.toml", agents=1000, years=1, generations=3,
                         population_size=3, targets=[{"family": "non_take_up_free_css"}])
     args = ["--no-diagnostics", "--executor", "serial", "--db", f"sqlite:///{tmp_path}/h.db"]
@@ -275,6 +275,15 @@ def test_resume_after_interruption(tmp_path, monkeypatch, capsys):
     calls["n"] = 0
     assert main(["calibrate", str(path), *args]) == 0
     assert calls["n"] == 0
+    # and the resumed calibration is the uninterrupted one, draw for draw
+    monkeypatch.setattr(cal, "evaluate", real)
+    from simulation.executor import Executor
+
+    ref = cal.run_abc(cal.load_calibration(path), Executor(), tmp_path / "ref" / "abc.db",
+                      log=False)
+    assert info["epsilons"] == ref["info"]["epsilons"]
+    np.testing.assert_array_equal(post["care.non_take_up_free"], ref["values"][:, 0])
+    np.testing.assert_allclose(post["weight"], ref["weights"] / ref["weights"].sum())
 
 
 def test_executor_does_not_change_the_result(tmp_path):
