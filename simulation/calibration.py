@@ -864,6 +864,27 @@ def _quiet_pyabc():
             lg.setLevel(lv)
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM acts like Ctrl-C: the executor's workers are closed and
+    pyabc's history keeps the finished generations (a hard kill would orphan the workers)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _say(message: str, enabled: bool) -> None:
     if enabled:
         print(message, file=sys.stderr, flush=True)

@@ -426,7 +426,13 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """ABC-SMC calibration (resumable), its posterior stored, then the diagnostics."""
-    from .calibration import calibrate, diagnostics, format_fit, load_calibration
+    from .calibration import (
+        calibrate,
+        diagnostics,
+        format_fit,
+        load_calibration,
+        sigterm_as_interrupt,
+    )
     from .store import Store
 
     out = Path(args.out)
@@ -437,7 +443,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     spec = None if args.diagnostics_only and args.calibration else load_calibration(args.file)
     if spec is not None:
         check_memory(spec.scenario.agents)
-    with Store(args.db) as store, _executor(args) as executor:
+    with Store(args.db) as store, _executor(args) as executor, sigterm_as_interrupt():
         if args.diagnostics_only:
             ref = args.calibration
             if ref is None:
