@@ -835,13 +835,14 @@ def _executor_map(executor: Any, show_progress: bool) -> Callable:
 
 def history_path(spec: CalibrationSpec, db_url: str | None) -> Path:
     """pyabc's history database for ``spec`` by this code version: next to the results
-    database when it is a SQLite file, else in ``outputs/``."""
-    from .store import DEFAULT_URL, code_version
+    database (``db_url``, else $HEALTHGAP_DB, else the default) when it is a SQLite file,
+    else in ``outputs/``."""
+    from .store import _sqlite_path, code_version, parse_url, resolve_url
 
-    url = db_url or DEFAULT_URL
+    url = parse_url(resolve_url(db_url))
     folder = Path("outputs")
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        folder = Path(url[len("sqlite:///"):]).parent
+    if url.get_backend_name() == "sqlite" and (path := _sqlite_path(url)) is not None:
+        folder = path.parent
     digest = hashlib.sha256((spec.hash + code_version()).encode()).hexdigest()[:16]
     return folder / f"calibration_{digest}.db"
 
