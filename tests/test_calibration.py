@@ -202,7 +202,7 @@ def _posterior(db: Path) -> pd.DataFrame:
         return store.posterior()
 
 
-def test_calibrate_end_to_end(tmp_path, capsys):
+def test_calibrate_end_to_end(tmp_path, capsys, monkeypatch):
     path = write_config(tmp_path / "c.toml", agents=1500, years=1, population_size=4,
                         parameters=[
         GOOD, {"name": "smoking.p_initiation[0]", "prior": "lognormal", "median": 0.04,
@@ -229,10 +229,18 @@ def test_calibrate_end_to_end(tmp_path, capsys):
         assert (out / f"{name}.png").stat().st_size > 5000
     fit = pd.read_csv(out / "fit.csv")
     assert fit["calibrated"].sum() == 3 and len(fit) == len(cal.load_targets())
-    # diagnostics again from the stored calibration only
+    # diagnostics again from the stored calibration only: the fit is read, nothing runs
+    def no_model(*a, **k):
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(cal, "evaluate", no_model)
+    (out / "fit.csv").unlink()
     assert main(["calibrate", str(path), "--db", f"sqlite:///{db}", "--out", str(out),
-                 "--diagnostics-only", "--draws", "2"]) == 0
+                 "--diagnostics-only"]) == 0
     assert "within tolerance" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(out / "fit.csv"), fit)
+    with Store(f"sqlite:///{db}") as store:
+        assert store.calibration()["info"]["diagnostics"]["draws"] == 2
 
 
 def test_resume_after_interruption_continues_and_matches(tmp_path, monkeypatch, capsys):
