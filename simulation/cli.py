@@ -553,6 +553,74 @@ def cmd_default(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """ABC-SMC calibration (resumable), its posterior stored, then the diagnostics."""
+    from .calibration import (
+        calibrate,
+        diagnostics,
+        format_fit,
+        load_calibration,
+        sigterm_as_interrupt,
+    )
+    from .store import Store
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder; give a folder name")
+    if args.draws is not None and args.draws > 1000:
+        raise UserError(f"--draws {args.draws}: at most 1,000")
+    spec = None if args.diagnostics_only and args.calibration else load_calibration(args.file)
+    if spec is not None:
+        check_memory(spec.scenario.agents)
+    with Store(args.db) as store, _executor(args) as executor, sigterm_as_interrupt():
+        if args.diagnostics_only:
+            ref = args.calibration
+            if ref is None:
+                found = store.calibrations()
+                found = found[(found["config_hash"] == spec.hash)
+                              & (found["status"] == "finished")]
+                if found.empty:
+                    raise UserError(f"{args.file}: no finished calibration of this file in "
+                                    f"{store.display_url}; run 'python run.py calibrate "
+                                    f"{args.file}' first")
+                ref = int(found["id"].iloc[-1])
+            cid = int(store.calibration(ref)["id"])
+        else:
+            show_bar = not args.no_progress and sys.stderr.isatty()
+            print(f"Calibration {spec.name!r}: {len(spec.priors)} parameters, "
+                  f"{len(spec.observed())} targets, {spec.scenario.agents:,} agents x "
+                  f"{spec.scenario.years} years, {spec.population_size} particles x "
+                  f"{spec.generations} generations, on {executor.describe()}",
+                  file=sys.stderr, flush=True)
+            res = calibrate(spec, store, executor, args.db, log=True, bar=show_bar,
+                            fresh=args.fresh)
+            cid = res["id"]
+        diag = None
+        if not args.no_diagnostics:
+            diag = diagnostics(store, cid, out, draws=args.draws, executor=executor)
+        cal = store.calibration(cid)
+        db = store.display_url
+    summary = {"id": cid, "name": cal["name"], "db": db, "info": cal["info"],
+               "figures": {} if diag is None else {k: str(v) for k, v in
+                                                   diag["figures"].items()},
+               "fit_table": None if diag is None else str(diag["fit_csv"])}
+    if args.json:
+        if diag is not None:
+            summary["fit"] = json.loads(diag["fit"].to_json(orient="records"))
+        print(json.dumps(summary))
+        return 0
+    info = cal["info"]
+    print(f"Calibration {cid} ({cal['name']}) stored in {db}: {info.get('generations')} "
+          f"generations, {info.get('evaluations')} evaluations, final epsilon "
+          f"{info.get('epsilons', [float('nan')])[-1]:.3g}, effective sample size "
+          f"{info.get('effective_sample_size', float('nan')):.1f} of "
+          f"{info.get('population_size')}, {info.get('wall_time_s') or 0:.0f} s")
+    if diag is not None:
+        print(format_fit(diag["fit"]))
+        print(f"Figures and fit table written to {out}/")
+    return 0
+
+
 def _add_executor(parser: argparse.ArgumentParser) -> None:
     """The options of :func:`simulation.executor.make_executor`."""
     g = parser.add_argument_group("executor (results are identical whatever the executor)")
@@ -718,6 +786,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=_positive_int, default=8765)
     _add_db(d)
     d.set_defaults(func=cmd_dashboard)
+
+    cb = sub.add_parser("calibrate", help="calibrate parameters against the observed gradients "
+                        "(ABC-SMC with pyabc; resumable) and write diagnostics")
+    cb.add_argument("file", nargs="?", default="calibration/default.toml",
+                    help="calibration file (TOML; default calibration/default.toml)")
+    cb.add_argument("--diagnostics-only", action="store_true", help="only the diagnostics of "
+                    "a stored calibration (of FILE, or --calibration ID)")
+    cb.add_argument("--calibration", type=_positive_int, help="with --diagnostics-only: the "
+                    "stored calibration's id")
+    cb.add_argument("--no-diagnostics", action="store_true", help="skip the diagnostics")
+    cb.add_argument("--draws", type=_positive_int, help="posterior draws simulated for the "
+                    "diagnostics (default 8)")
+    cb.add_argument("--out", default="outputs/calibration", help="folder for the figures and "
+                    "the fit table (default outputs/calibration)")
+    cb.add_argument("--fresh", action="store_true", help="start again instead of resuming "
+                    "pyabc's history")
+    cb.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cb.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_executor(cb)
+    _add_db(cb)
+    cb.set_defaults(func=cmd_calibrate)
     return p
 
 
