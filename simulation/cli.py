@@ -265,6 +265,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_table(path: str, table: str) -> bool:
+    """True if ``path`` is a TOML file with a top-level ``[table]``."""
+    import tomllib
+
+    try:
+        return table in tomllib.loads(Path(path).read_text("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .comparison import ComparisonSpec, load_any
     from .sensitivity import is_sensitivity_file, load_sensitivity
@@ -275,6 +285,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             spec = load_sensitivity(path)
             print(f"{path}: ok (sensitivity {spec.name!r}: {len(spec.parameters)} parameters, "
                   f"{spec.method})")
+            continue
+        if _has_table(path, "calibration"):
+            from .calibration import load_calibration
+
+            cal = load_calibration(path)
+            print(f"{path}: ok (calibration {cal.name!r}: {len(cal.priors)} parameters, "
+                  f"{len(cal.observed())} targets)")
             continue
         if is_sweep_file(path):
             sw = load_sweep(path)

@@ -338,3 +338,15 @@ def test_recovers_a_known_parameter_from_synthetic_targets(tmp_path):
     prior_sd = (0.6 - 0.05) / math.sqrt(12)
     assert abs(mean - truth) < 0.05, (mean, sd)
     assert sd < prior_sd / 2.5, (mean, sd)
+
+
+def test_validate_accepts_calibration_files(capsys, tmp_path):
+    from simulation.cli import main
+
+    assert main(["validate", "calibration/default.toml"]) == 0
+    assert "ok (calibration 'default'" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[calibration]\nname = "x"\nscenario = "nope.toml"\n')
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "calibration.scenario" in err
