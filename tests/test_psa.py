@@ -60,7 +60,12 @@ def _posterior(store: Store, name: str = "fixture", columns: dict | None = None)
                           "mortality.level_old_age[1]": [0.7, 2.0],
                           "mortality.rr_income_residual": [[2.0, 1.5], [9.0, 7.0]]}
     frame = pd.DataFrame(columns)
-    store.save_posterior(cid, frame, [1.0] * len(frame))
+    # the fit the calibration's diagnostics keep: 1 of its 2 calibrated targets met
+    fit = [{"within_tolerance": True, "calibrated": True},
+           {"within_tolerance": False, "calibrated": True},
+           {"within_tolerance": True, "calibrated": False}]
+    store.save_posterior(cid, frame, [1.0] * len(frame), {
+        "effective_sample_size": 2.0, "population_size": 2, "diagnostics": {"fit": fit}})
     return cid
 
 
@@ -229,6 +234,10 @@ def test_report_states_the_kind_of_interval(psa, lang):
     assert ("3 tirages" if lang == "fr" else "3 draws") in psa_text
     assert chance_words not in psa_text
     assert chance_words in chance_text and psa_words not in chance_text
+    # how well the calibration behind the intervals fits, from its stored diagnostics
+    fit_words = ("reproduit 1 des 2 valeurs observées" if lang == "fr"
+                 else "reproduces 1 of the 2 observed values")
+    assert fit_words in psa_text and fit_words not in chance_text
 
 
 # ------------------------------------------------------------------------- the CLI

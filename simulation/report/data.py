@@ -57,6 +57,9 @@ class ReportData:
     calibration: pd.DataFrame  # sex, age, vingtile, mean, lo, hi (baseline runs)
     observed: pd.DataFrame  # INSEE: sex (M/F), vingtile, e0, e60, e65
     derived: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: fit of the calibration whose posterior the intervals draw on (``run.py calibrate``
+    #: diagnostics): calibration, id, met, scored, ess, particles; None if not available
+    posterior_fit: dict[str, Any] | None = None
 
     @property
     def baseline(self) -> ScenarioInfo:
@@ -173,7 +176,31 @@ def gather(store: Any, comparison_id: int | None) -> ReportData:
                       runs=runs, created=row.get("created"), reach=reach, gap_time=gap_time,
                       rolling_years=width, calibration=calibration, observed=observed)
     data.derived = {d["scenario"]: d for d in summary.get("summary") or []}
+    data.posterior_fit = _posterior_fit(store, summary.get("uncertainty") or {})
     return data
+
+
+def _posterior_fit(store: Any, uncertainty: dict[str, Any]) -> dict[str, Any] | None:
+    """How well the calibration behind a probabilistic sensitivity analysis fits its
+    targets, from the diagnostics stored with it (never runs the model)."""
+    from ..store import StoreError
+
+    if uncertainty.get("kind") != "chance+parameters" or uncertainty.get("calibration_id") is None:
+        return None
+    try:
+        cal = store.calibration(int(uncertainty["calibration_id"]))
+    except StoreError:
+        return None
+    info = cal.get("info") or {}
+    fit = pd.DataFrame((info.get("diagnostics") or {}).get("fit") or [])
+    if fit.empty or "within_tolerance" not in fit.columns:
+        return None
+    if "calibrated" in fit.columns:
+        fit = fit[fit["calibrated"].astype(bool)]
+    ok = fit["within_tolerance"].dropna().astype(bool)
+    return {"calibration": cal["name"], "id": int(cal["id"]), "met": int(ok.sum()),
+            "scored": int(len(ok)), "ess": info.get("effective_sample_size"),
+            "particles": info.get("population_size")}
 
 
 def _reach(store: Any, arms: list[ScenarioInfo]) -> dict[str, dict[str, float]]:

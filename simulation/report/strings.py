@@ -542,6 +542,12 @@ T: dict[str, dict[str, Any]] = {
                       "les mêmes tirages au hasard et le même jeu de paramètres : leur "
                       "différence mesure l'effet du scénario, calculé réplication par "
                       "réplication.",
+        "unc_psa_fit": "La calibration « {calibration} » (n° {id}) reproduit {met} des {scored} "
+                       "valeurs observées qu'elle vise dans leur tolérance ; son échantillon a "
+                       "posteriori équivaut à {ess} tirages indépendants sur {particles} (plus "
+                       "ce nombre est petit, plus l'incertitude des paramètres est "
+                       "sous-estimée). Détail : python run.py calibrate --diagnostics-only "
+                       "--calibration {id}.",
         "unc_psa_p2": "Ces intervalles reflètent donc à la fois le hasard de la simulation et "
                       "l'incertitude sur les paramètres calibrés (analyse de sensibilité "
                       "probabiliste). Ils ne tiennent pas compte de l'incertitude sur les "
@@ -854,6 +860,11 @@ T: dict[str, dict[str, Any]] = {
                       "replicate share the same random draws and the same parameter set: "
                       "their difference measures the scenario's effect, computed replicate "
                       "by replicate.",
+        "unc_psa_fit": "Calibration \u201c{calibration}\u201d (no. {id}) reproduces {met} of "
+                       "the {scored} observed values it targets within their tolerance; its "
+                       "posterior sample is worth {ess} independent draws out of {particles} "
+                       "(the fewer, the more parameter uncertainty is understated). Details: "
+                       "python run.py calibrate --diagnostics-only --calibration {id}.",
         "unc_psa_p2": "These intervals therefore reflect both the simulation's chance and the "
                       "uncertainty of the calibrated parameters (probabilistic sensitivity "
                       "analysis). They leave out the uncertainty of the parameters that are "

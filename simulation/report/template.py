@@ -704,6 +704,13 @@ def uncertainty_section(data: ReportData, lang: str, specs: dict[str, Any]) -> s
     else:
         out += _tag("div", _p(esc(t(lang, "single_replicate"))), "box warn")
     out += _p(esc(t(lang, "unc_psa_p2" if psa else "unc_p2", **counts)))
+    fit = data.posterior_fit
+    if psa and fit:
+        ess = fit.get("ess")
+        out += _p(esc(t(lang, "unc_psa_fit", calibration=fit["calibration"], id=fit["id"],
+                        met=fit["met"], scored=fit["scored"],
+                        ess=fmt_num(ess, lang, 1) if ess is not None else "?",
+                        particles=fit.get("particles") or "?")))
     out += _p(esc(t(lang, "unc_p3", agents=fmt_num(agents, lang, 0),
                     per_vingtile=fmt_num(agents / 20, lang, 0))))
     return out
