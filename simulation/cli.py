@@ -715,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(x)
     x.set_defaults(func=cmd_export)
 
-    v = sub.add_parser("validate", help="check scenario or comparison files without running "
+    v = sub.add_parser("validate", help="check scenario, comparison, sweep, sensitivity or calibration files without running "
                        "them")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
