@@ -715,8 +715,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(x)
     x.set_defaults(func=cmd_export)
 
-    v = sub.add_parser("validate", help="check scenario, comparison, sweep, sensitivity or calibration files without running "
-                       "them")
+    v = sub.add_parser("validate", help="check scenario, comparison, sweep, sensitivity or "
+                       "calibration files without running them")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
 
