@@ -638,6 +638,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser, replicates_help: str,
+                     json: bool = True) -> None:
+    """The run options shared by the commands that run a batch of scenarios."""
+    parser.add_argument("--replicates", type=_positive_int, help=replicates_help)
+    parser.add_argument("--agents", type=_positive_int, help="number of simulated people")
+    parser.add_argument("--seed", type=_non_negative_int, help="random seed (non-negative)")
+    parser.add_argument("--years", type=_positive_int, help="horizon in years")
+    parser.add_argument("--threads", type=_positive_int, help="numba threads")
+    if json:
+        parser.add_argument("--json", action="store_true",
+                            help="print one JSON object on stdout")
+
+
 def _add_executor(parser: argparse.ArgumentParser) -> None:
     """The options of :func:`simulation.executor.make_executor`."""
     g = parser.add_argument_group("executor (results are identical whatever the executor)")
@@ -723,12 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="run a baseline and scenarios paired on common random "
                        "numbers and compare them")
     c.add_argument("file", help="comparison file (TOML)")
-    c.add_argument("--replicates", type=_positive_int, help="replicates (default: the file's)")
-    c.add_argument("--agents", type=_positive_int, help="number of simulated people")
-    c.add_argument("--seed", type=_non_negative_int, help="random seed (non-negative)")
-    c.add_argument("--years", type=_positive_int, help="horizon in years")
-    c.add_argument("--threads", type=_positive_int, help="numba threads")
-    c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_run_options(c, "replicates (default: the file's)")
     c.add_argument("--posterior", metavar="CALIBRATION", help="draw each replicate's "
                    "parameters from the posterior of this calibration (name or id), so the "
                    "intervals include parameter uncertainty (overrides the file's "
@@ -745,11 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(morris)")
     se.add_argument("--trajectories", type=_positive_int, help="Morris trajectories")
     se.add_argument("--samples", type=_positive_int, help="Sobol base samples (a power of 2)")
-    se.add_argument("--agents", type=_positive_int, help="number of simulated people")
-    se.add_argument("--years", type=_positive_int, help="horizon in years")
-    se.add_argument("--seed", type=_non_negative_int, help="simulation seed")
-    se.add_argument("--replicates", type=_positive_int, help="paired runs per parameter set")
-    se.add_argument("--threads", type=_positive_int, help="numba threads")
+    _add_run_options(se, "paired runs per parameter set", json=False)
     se.add_argument("--out", default="outputs", help="folder for the table (CSV), the "
                     "summary (JSON) and the figure (PNG, SVG); default outputs")
     se.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -761,12 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="run a comparison over a grid or a Latin hypercube of "
                        "parameter values (e.g. budgets) and plot the gap closed")
     w.add_argument("file", help="sweep file (TOML; see simulation/sweep.py)")
-    w.add_argument("--replicates", type=_positive_int, help="replicates (default: the file's)")
-    w.add_argument("--agents", type=_positive_int, help="number of simulated people")
-    w.add_argument("--seed", type=_non_negative_int, help="random seed (non-negative)")
-    w.add_argument("--years", type=_positive_int, help="horizon in years")
-    w.add_argument("--threads", type=_positive_int, help="numba threads")
-    w.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_run_options(w, "replicates (default: the file's)")
     w.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     w.add_argument("--out", default="outputs", help="folder for the figure sweep_ID.png and "
                    ".svg (default: outputs)")

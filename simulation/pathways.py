@@ -361,6 +361,12 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
             np.float32)
 
 
+def _initial_draws(seed: int, year: int, j: int, pid: np.ndarray) -> np.ndarray:
+    """Uniform draws of the initial state's ``j``-th use (0-3 exposures and zones,
+    4 disability), one per person id."""
+    return rng.uniforms(rng.key(seed, "synthesis_exposures", year * 16 + j), pid)
+
+
 def _draw_exposures(a: dict[str, np.ndarray], rows: slice, p: dict[str, Any],
                     tables: PathwayTables, cum_h: np.ndarray, nuisance_grad_mean: float,
                     seed: int, year: int, eq: np.ndarray) -> None:
@@ -379,7 +385,7 @@ def _draw_exposures(a: dict[str, np.ndarray], rows: slice, p: dict[str, Any],
         return rank, diploma
 
     def draws(j: int) -> np.ndarray:
-        return rng.uniforms(rng.key(seed, "synthesis_exposures", year * 16 + j), pid)
+        return _initial_draws(seed, year, j, pid)
 
     # smoking: ever started by ages 12-25, still smoking after quitting hazards from 26
     rs, es = ref(kp.EQ_SMOKING, r, edu)
@@ -464,8 +470,7 @@ def _draw_conditions(a: dict[str, np.ndarray], rows: slice, rr: np.ndarray, prev
     # for every block of people
     ends = [rr_c ** k * g for k in (0, len(CONDITIONS))
             for g in (_gradient(p["disability.rr_income"], np.array([0.0, 1.0])))]
-    a["disability"][rows] = rng.uniforms(rng.key(seed, "synthesis_exposures", year * 16 + 4),
-                                         pid) < _cumulative_prevalence(
+    a["disability"][rows] = _initial_draws(seed, year, 4, pid) < _cumulative_prevalence(
         tables.dis_onset, mult, p["disability.p_recovery"], age,
         (float(np.min(ends)), float(np.max(ends))))
 

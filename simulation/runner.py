@@ -134,10 +134,12 @@ def run_many(store: Any, runs: Sequence[tuple[Scenario, int]], executor: Any = N
 
     out: dict[tuple[str, int, int], Any] = {}
     todo: list[tuple[Scenario, int]] = []
+    seen: set[tuple[str, int, int]] = set()
     for sc, r in runs:
         key = (sc.hash, sc.seed, int(r))
-        if key in out or any((t.hash, t.seed, q) == key for t, q in todo):
+        if key in seen:  # the same run asked twice (e.g. a sweep's shared baseline)
             continue
+        seen.add(key)
         found = store.find_run(sc, r)
         if found is not None:
             out[key] = StoredRun(found, True)

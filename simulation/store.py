@@ -205,6 +205,24 @@ class LifeExpectancy(Base):
     extra: Mapped[str | None] = mapped_column(Text)  # other columns, JSON object
 
 
+class _SummaryRecord:
+    """The columns of one summary record (comparison.summarise), after a table's own: a
+    metric by sex, stratum, group and age; its mean and 2.5/97.5 percentiles over
+    replicates, and its paired difference from the baseline with the same statistics."""
+
+    metric: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    by: Mapped[str | None] = mapped_column(String(40))
+    group: Mapped[str | None] = mapped_column(String(40))
+    age: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Double)
+    lo: Mapped[float | None] = mapped_column(Double)
+    hi: Mapped[float | None] = mapped_column(Double)
+    diff: Mapped[float | None] = mapped_column(Double)
+    diff_lo: Mapped[float | None] = mapped_column(Double)
+    diff_hi: Mapped[float | None] = mapped_column(Double)
+
+
 class Comparison(Base):
     """A comparison of scenarios against a baseline (filled by ``run.py compare``)."""
 
@@ -218,7 +236,7 @@ class Comparison(Base):
     summary: Mapped[str | None] = mapped_column(Text)  # JSON summary (comparison.summarise)
 
 
-class ComparisonResult(Base):
+class ComparisonResult(_SummaryRecord, Base):
     """One record of a comparison's summary: a scenario's value of a metric (mean and
     2.5/97.5 percentiles over replicates) and its paired difference from the baseline."""
 
@@ -226,17 +244,6 @@ class ComparisonResult(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
     scenario: Mapped[str] = mapped_column(String(200))
-    metric: Mapped[str] = mapped_column(String(64))
-    sex: Mapped[str | None] = mapped_column(String(1))
-    by: Mapped[str | None] = mapped_column(String(40))
-    group: Mapped[str | None] = mapped_column(String(40))
-    age: Mapped[int | None] = mapped_column(Integer)
-    value: Mapped[float | None] = mapped_column(Double)
-    lo: Mapped[float | None] = mapped_column(Double)
-    hi: Mapped[float | None] = mapped_column(Double)
-    diff: Mapped[float | None] = mapped_column(Double)
-    diff_lo: Mapped[float | None] = mapped_column(Double)
-    diff_hi: Mapped[float | None] = mapped_column(Double)
 
 
 class Calibration(Base):
@@ -303,7 +310,7 @@ class Sweep(Base):
     summary: Mapped[str | None] = mapped_column(Text)  # JSON summary (simulation.sweep)
 
 
-class SweepResult(Base):
+class SweepResult(_SummaryRecord, Base):
     """One record of one point of a sweep: a scenario's value of a metric (mean and
     2.5/97.5 percentiles over replicates) and its paired difference from the point's
     baseline. ``arm`` is the sweep's arm (or the baseline's name), ``point_values`` the
@@ -318,17 +325,6 @@ class SweepResult(Base):
     scenario_hash: Mapped[str] = mapped_column(String(64))
     point_values: Mapped[str] = mapped_column(Text)
     x: Mapped[float | None] = mapped_column(Double)
-    metric: Mapped[str] = mapped_column(String(64))
-    sex: Mapped[str | None] = mapped_column(String(1))
-    by: Mapped[str | None] = mapped_column(String(40))
-    group: Mapped[str | None] = mapped_column(String(40))
-    age: Mapped[int | None] = mapped_column(Integer)
-    value: Mapped[float | None] = mapped_column(Double)
-    lo: Mapped[float | None] = mapped_column(Double)
-    hi: Mapped[float | None] = mapped_column(Double)
-    diff: Mapped[float | None] = mapped_column(Double)
-    diff_lo: Mapped[float | None] = mapped_column(Double)
-    diff_hi: Mapped[float | None] = mapped_column(Double)
 
 
 _SWEEP_MODELS: dict[str, type[Base]] = {"sweeps": Sweep, "sweep_results": SweepResult}
