@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulation import metrics, rng
 from simulation.config import load_scenario
@@ -273,6 +275,45 @@ def test_births_follow_the_fertility_schedule():
     m.step()
     births = m.yearly_aggregates()["births"].iloc[0] / pop.weight
     assert births == pytest.approx(expected, rel=0.05)
+
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from([0, 0, 0, 0, 0, 0, 1, 2]), max_size=90))
+def test_event_rows_lists_exactly_the_rows_with_the_event(events):
+    ev = np.array(events, dtype=np.uint8)
+    for bit in (kd.EVENT_DIED, kd.EVENT_BIRTH):
+        rows = np.full(ev.shape[0] + 1, -1, dtype=np.int32)
+        k = kd.event_rows(ev, np.uint8(bit), rows)
+        assert rows[:k].tolist() == np.flatnonzero(ev & bit).tolist()
+
+
+def test_year_step_applies_the_exact_survival_and_birth_rules():
+    # hazards from 1e-7 to 8 per year, around the shortcut u < 1 - h (survives for sure):
+    # each person's fate must be exactly u_death >= exp(-h), then u_birth < p_birth
+    n, n_ages = 5000, N_AGES
+    gen = np.random.default_rng(7)
+    pid = np.arange(n, dtype=np.uint64)
+    alive = (gen.random(n) < 0.95).astype(np.uint8)
+    sex = np.ones(n, dtype=np.uint8)
+    age = np.full(n, 30, dtype=np.uint8)
+    rr = (10.0 ** gen.uniform(-7, 0.9, n)).astype(np.float32)
+    h0 = np.ones(2 * n_ages)
+    p_birth = np.full(2 * n_ages, 0.3)
+    key = rng.key(11, "vital", 2020)
+    zeros = np.zeros(n, dtype=np.uint8)
+    event = zeros.copy()
+    deaths = np.zeros((kd.count_rows(), kd.n_groups(13) * 2 * n_ages), dtype=np.int32)
+    births = np.zeros(-(-n // 700), dtype=np.int64)
+    kd.year_step(pid, alive.copy(), sex, age.copy(), zeros, np.full(n, 0.5, np.float32), zeros,
+                 zeros, zeros, rr, event, n, 700, h0, p_birth, key, deaths, births)
+    u = np.array([rng.uniform_pair(key, p) for p in pid])
+    died = (alive == 1) & (u[:, 0] >= np.array([exp_neg(float(h)) for h in rr]))
+    born = (alive == 1) & ~died & (u[:, 1] < 0.3)
+    assert 50 < died.sum() < n - 50
+    assert event.tolist() == (died * kd.EVENT_DIED + born * kd.EVENT_BIRTH).tolist()
+    assert births.sum() == born.sum()
+    assert deaths.sum() == 4 * died.sum()  # four strata
 
 
 def test_everyone_dies_at_the_maximum_age():

@@ -34,6 +34,9 @@ N_RANK_BINS = 1000
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
 EVENT_DIED, EVENT_BIRTH = 1, 2
+#: Margin under 1 - h below which a draw survives the year for sure (:func:`year_step`):
+#: far above the absolute error of :func:`fastmath.exp_neg` (about 1e-14 for h < 5).
+SURVIVAL_MARGIN = 1e-12
 
 
 def count_rows() -> int:
@@ -56,6 +59,30 @@ def _count(out, sex, age, rank, pcs, education, department, n_ages):
     out[(G_PCS + np.int64(pcs)) * stride + b] += 1
     out[(G_EDUCATION + np.int64(education)) * stride + b] += 1
     out[(G_DEPARTMENT + np.int64(department)) * stride + b] += 1
+
+
+@njit(cache=True, inline="always")
+def event_rows(c_event, bit, rows) -> int:
+    """Write into ``rows`` the positions j of the chunk whose ``c_event[j]`` has ``bit`` set,
+    in increasing order, and return how many. Events are rare, so sixteen positions at a
+    time are skipped when none of them has the bit (one wide OR, no branch per person)."""
+    m = c_event.shape[0]
+    nb = 0
+    j = 0
+    while j + 16 <= m:
+        acc = np.uint8(0)
+        for q in range(16):
+            acc |= c_event[j + q]
+        if acc & bit:
+            for q in range(16):
+                rows[nb] = j + q
+                nb += (c_event[j + q] & bit) != 0
+        j += 16
+    while j < m:
+        rows[nb] = j
+        nb += (c_event[j] & bit) != 0
+        j += 1
+    return nb
 
 
 @njit(cache=True, parallel=True)
@@ -86,9 +113,10 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     hash (stream ``vital``), 31 random bits each. Deaths are counted into ``deaths[chunk]`` (flat [group, sex, age], by age at
     the start of the year); ``births[chunk]`` receives the number of births.
 
-    Each chunk is visited in four branch-light passes: the table look-ups of hazards and
-    birth probabilities (into per-thread scratch), draws (vectorised), the rare deaths
-    (counted), then ageing (vectorised).
+    Each chunk is visited in branch-light passes: the table look-ups of hazards and
+    birth probabilities (into per-thread scratch); draws (vectorised), where a death draw
+    below 1 - h survives for sure (exp(-h) >= 1 - h); the exact test u >= exp(-h) for the
+    few others; the counts of the deaths; then ageing (vectorised).
     """
     n_chunks = (n + chunk - 1) // chunk
     n_ages = h0.shape[0] // 2
@@ -96,6 +124,7 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     n_threads = deaths.shape[0]
     hz = np.empty((n_threads, chunk))
     pb = np.empty((n_threads, chunk))
+    rows = np.empty((n_threads, chunk), dtype=np.int32)
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -115,20 +144,34 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
             c_hz[j] = h0[sa] * c_rr[j]
             c_pb[j] = p_birth[sa]
         for j in range(m):
+            # exp(-h) >= 1 - h: a draw below 1 - h (less a margin above exp_neg's error)
+            # survives for sure; the few others are settled exactly below
             live = c_alive[j] == 1
             u_death, u_birth = uniform_pair(key_vital, c_pid[j])
-            died = (u_death >= exp_neg(c_hz[j])) & live
-            born = (u_birth < c_pb[j]) & live & ~died
-            ev = np.uint8(died) | (np.uint8(born) << np.uint8(1))
+            may_die = (u_death >= 1.0 - c_hz[j] - SURVIVAL_MARGIN) & live
+            born = (u_birth < c_pb[j]) & live
+            ev = np.uint8(may_die) | (np.uint8(born) << np.uint8(1))
             c_event[j] = ev
             nb += ev >> 1
+        # the rows that may die, then who dies, counted in a second loop whose look-ups of
+        # rows not in cache overlap, where a scan would wait for each in turn
+        c_rows = rows[tid]
+        n_may = event_rows(c_event, np.uint8(EVENT_DIED), c_rows)
+        nd = 0
+        for t in range(n_may):
+            j = c_rows[t]
+            u_death, _ = uniform_pair(key_vital, c_pid[j])
+            died = u_death >= exp_neg(c_hz[j])
+            nb -= np.int64(died & (c_event[j] >> np.uint8(1)))
+            c_event[j] = np.uint8(EVENT_DIED) if died else c_event[j] & np.uint8(EVENT_BIRTH)
+            c_rows[nd] = j
+            nd += died
         births[c] = nb
-        d = deaths[numba.get_thread_id()]
-        for j in range(m):
-            if c_event[j] == EVENT_DIED:
-                i = lo + j
-                _count(d, sex[i], age[i], income_rank[i], pcs[i], education[i],
-                       department[i], n_ages)
+        d = deaths[tid]
+        for t in range(nd):
+            i = lo + c_rows[t]
+            _count(d, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
+                   n_ages)
         for j in range(m):
             stays = c_alive[j] & ~(c_event[j] & np.uint8(EVENT_DIED))
             c_alive[j] = stays
@@ -157,23 +200,43 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        k = n + offsets[c]
         c_event = event[lo:hi]
-        for j in range(hi - lo):
-            if c_event[j] != EVENT_BIRTH:
-                continue
-            i = lo + j
+        # the mothers' rows (no cache misses), then what the children take from their
+        # mothers, gathered in a short loop whose look-ups of rows not in cache overlap
+        rows = np.empty(hi - lo, dtype=np.int32)
+        nb = event_rows(c_event, np.uint8(EVENT_BIRTH), rows)
+        m_pid = np.empty(nb, dtype=np.uint64)
+        m_order = np.empty(nb, dtype=np.uint8)
+        m_dep = np.empty(nb, dtype=np.uint8)
+        m_rank = np.empty(nb, dtype=np.float32)
+        m_pcs = np.empty(nb, dtype=np.uint8)
+        m_nu = np.empty(nb, dtype=np.uint8)
+        m_ins = np.empty(nb, dtype=np.uint8)
+        m_care = np.empty(nb, dtype=np.uint8)
+        for t in range(nb):
+            i = lo + rows[t]
             order = n_children[i]
-            cid = child_id(pid[i], order)
-            if order < 255:
-                n_children[i] = order + 1
+            m_pid[t] = pid[i]
+            m_order[t] = order
+            m_dep[t] = department[i]
+            m_rank[t] = income_rank[i]
+            m_pcs[t] = pcs[i]
+            m_nu[t] = nuisance[i]
+            m_ins[t] = insurance[i]
+            m_care[t] = care[i]
+            n_children[i] = order + np.uint8(order < 255)
+            sensitive[i] |= np.uint8(4)  # maternity: a sensitive period for the mother
+        o = newborns[numba.get_thread_id()]
+        k = n + offsets[c]
+        for t in range(nb):
+            cid = child_id(m_pid[t], m_order[t])
             pid[k] = cid
             alive[k] = 1
             age[k] = 0
             sx = 0 if uniform(key_sex, cid) < p_male else 1
             sex[k] = sx
-            department[k] = department[i]
-            r = income_rank[i]
+            department[k] = m_dep[t]
+            r = m_rank[t]
             income_rank[k] = r
             zr = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
             z_edu = rho_edu * zr + s_edu * norm_ppf(uniform(key_edu, cid))
@@ -181,21 +244,20 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
             z_st = g_edu * z_edu + g_inc * zr + resid * norm_ppf(uniform(key_pcs, cid))
             pcs[k] = pcs_order[ordinal(z_st, pcs_cuts[sx])]
             status_score[k] = np.int8(min(max(round(z_st * 20.0), -127), 127))
-            parent_pcs[k] = pcs[i]
+            parent_pcs[k] = m_pcs[t]
             employment[k] = IN_EDUCATION
             rr_death[k] = 1.0  # set by the disease process before the child's first year
             n_children[k] = 0
             event[k] = 0
             sensitive[k] = 0
-            sensitive[i] |= np.uint8(4)  # maternity: a sensitive period for the mother
             smoking[k] = 0
             obese[k] = 0
-            nuisance[k] = nuisance[i]
+            nuisance[k] = m_nu[t]
             stress[k] = 0
             load[k] = 0.0
-            insurance[k] = insurance[i]
-            care[k] = care[i] & np.uint8(5)  # the household's GP and priority zone
+            insurance[k] = m_ins[t]
+            care[k] = m_care[t] & np.uint8(5)  # the household's GP and priority zone
             conditions[k] = 0
             disability[k] = 0
-            _count(newborns[numba.get_thread_id()], sx, 0, r, pcs[k], education[k], department[k], n_ages)
+            _count(o, sx, 0, r, pcs[k], education[k], department[k], n_ages)
             k += 1
