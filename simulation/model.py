@@ -228,15 +228,15 @@ class HealthInequalityModel(mesa.Model):
         carried[:, :, -1] += survivors[:, :, -1]
         carried += newborns.sum(axis=0, dtype=np.int64).reshape(shape)
         self._alive_counts = carried
-        if pop.n - pop.n_alive > 0.1 * pop.n:
-            pop.compact()
         alive = start[kd.G_VINGTILE:kd.G_VINGTILE + 20].sum(axis=0)  # [sex, age]
         n_deaths = int(deaths[kd.G_VINGTILE:kd.G_VINGTILE + 20].sum())
         n_start = int(alive.sum())
+        self.last_alive = n_start - n_deaths + n_births  # the living now, from the counts
+        if pop.n - self.last_alive > 0.1 * pop.n:
+            pop.compact()
         self.last_year = year
         self.last_births = n_births * pop.weight
         self.last_deaths = n_deaths * pop.weight
-        self.last_alive = n_start - n_deaths + n_births
         self.last_population = self.last_alive * pop.weight
         self.last_cdr = 1000.0 * n_deaths / max(n_start - n_deaths / 2, 1)
         self.last_mean_age = float((alive.sum(axis=0) * np.arange(N_AGES)).sum() / max(n_start, 1))
