@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from simulation import metrics, rng
 from simulation.config import load_scenario
 from simulation.kernels import demography as kd
-from simulation.kernels.fastmath import exp_neg, norm_ppf
+from simulation.kernels.fastmath import exp_neg, norm_ppf, pick
 from simulation.model import HealthInequalityModel, baseline_hazard, fertility_schedule
 from simulation.population import (
     BYTES_PER_PERSON,
@@ -103,6 +103,14 @@ def test_exp_neg_matches_math_exp(h):
     assert exp_neg(h) == pytest.approx(math.exp(-h), rel=rel)
     assert exp_neg.py_func(h) == pytest.approx(math.exp(-h), rel=rel)
 
+
+
+@settings(deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=7, max_size=7), st.integers(0, 6))
+def test_pick_is_a_table_look_up(table, i):
+    assert pick(np.uint8(i), *table) == table[i]
+    if i < 5:
+        assert pick(np.uint8(i), *table[:5]) == table[i]
 
 def test_norm_ppf_accuracy():
     from statistics import NormalDist

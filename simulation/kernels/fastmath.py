@@ -101,3 +101,15 @@ def ordinal(z: float, thresholds: np.ndarray) -> int:
         if z >= t:
             k += 1
     return k
+
+
+@njit(cache=True, inline="always")
+def pick(i, t0, t1, t2, t3, t4, t5=0.0, t6=0.0):
+    """``(t0, ..., t6)[i]`` by selects, for the small tables of kernels (diploma: 5 values,
+    PCS: 7): LLVM vectorises a loop with selects, not one with a table look-up."""
+    v = t1 if i == 1 else t0
+    v = t2 if i == 2 else v
+    v = t3 if i == 3 else v
+    v = t4 if i == 4 else v
+    v = t5 if i == 5 else v
+    return t6 if i == 6 else v

@@ -24,12 +24,14 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import uniform_quad, uniform_six
-from .demography import G_VINGTILE, _count
-from .fastmath import exp_small, norm_ppf, prob_from_hazard
+from .demography import G_VINGTILE, _count, event_rows
+from .fastmath import exp_small, norm_ppf, pick, prob_from_hazard
 
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
 SENS_JOB_LOSS, SENS_RETIREMENT, SENS_MATERNITY = 1, 2, 4
+#: Scratch mark of an entrant to work in :func:`sep_step` (vingtile moves use 1-20).
+ENTRANT = 128
 CARE_GP, CARE_FORGONE, CARE_PRIORITY = 1, 2, 4
 INS_PRIVATE, INS_CSS_FREE, INS_CSS_CONTRIB, INS_NONE = 0, 1, 2, 3
 N_CONDITIONS = 5
@@ -115,6 +117,10 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
     scale = math.sqrt(w_parents * w_parents + w_status * w_status + wn * wn
                       + 2.0 * w_parents * w_status * corr_status_income)
     width = mobility_sd * math.sqrt(6.0)
+    # the small tables as scalars for the selects of the vectorised loop
+    lr0, lr1, lr2, lr3, lr4 = (loss_rr_edu[0], loss_rr_edu[1], loss_rr_edu[2], loss_rr_edu[3],
+                               loss_rr_edu[4])
+    la0, la1, la2, la3, la4 = leave_age[0], leave_age[1], leave_age[2], leave_age[3], leave_age[4]
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -128,53 +134,88 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
         c_rank = income_rank[lo:hi]
         c_sens = sensitive[lo:hi]
         c_event = event[lo:hi]
+        # everyone but the entrants to work, in a loop LLVM vectorises (selects, no branch,
+        # every value stored); the entrants are marked and left untouched
         for j in range(m):
-            c_event[j] = 0
-            if c_alive[j] == 0:
-                continue
-            sens = c_sens[j] & np.uint8(SENS_MATERNITY)
+            live = c_alive[j] != 0
+            sens0 = c_sens[j]
             a = c_age[j]
             e = c_edu[j]
-            st = c_emp[j]
+            st0 = c_emp[j]
+            r0 = c_rank[j]
+            r = np.float64(r0)
+            u1, u2, u3, _ = uniform_quad(key_sep, c_pid[j])
+            risk = pick(e, lr0, lr1, lr2, lr3, lr4) * (1.0 + loss_income_slope * (0.5 - r))
+            entrant = (st0 == IN_EDUCATION) & (a >= pick(e, la0, la1, la2, la3, la4))
+            lose = (st0 == EMPLOYED) & (u1 < p_loss * risk)
+            find = (st0 == UNEMPLOYED) & (u1 < p_find)
+            st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st0)
+            sens = ((sens0 & np.uint8(SENS_MATERNITY))
+                    | (np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)))
+            retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
+            st = np.uint8(RETIRED) if retire else st
+            sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
+            r1 = _rank_step(r, width, u2, u3)
+            v_old = np.int64(r0 * np.float32(20.0))
+            moved = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else np.uint8(0)
+            common = live & ~entrant
+            c_emp[j] = st if common else st0
+            c_sens[j] = sens if common else sens0
+            c_rank[j] = r1 if common else r0
+            c_event[j] = moved if common else (np.uint8(ENTRANT) if live else np.uint8(0))
+        rows = np.empty(m, dtype=np.int32)
+        n_entrants = event_rows(c_event, np.uint8(ENTRANT), rows)
+        for t in range(n_entrants):  # the entrants to work
+            j = rows[t]
+            i = lo + j
+            a = c_age[j]
+            e = c_edu[j]
             r0 = c_rank[j]
             r = np.float64(r0)
             u1, u2, u3, u4 = uniform_quad(key_sep, c_pid[j])
             risk = loss_rr_edu[e] * (1.0 + loss_income_slope * (0.5 - r))
-            if st == IN_EDUCATION and a >= leave_age[e]:  # rare: entry to work
-                i = lo + j
-                if pcs[i] == INACTIFS:
-                    st = INACTIVE
-                else:
-                    st = UNEMPLOYED if u1 < p_loss * risk * 3.0 else EMPLOYED
-                    zp = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
-                    zs = status_score[i] / 20.0
-                    zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
-                    r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
+            if pcs[i] == INACTIFS:
+                st = INACTIVE
             else:
-                lose = (st == EMPLOYED) & (u1 < p_loss * risk)
-                find = (st == UNEMPLOYED) & (u1 < p_find)
-                st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st)
-                sens |= np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)
+                st = UNEMPLOYED if u1 < p_loss * risk * 3.0 else EMPLOYED
+                zp = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
+                zs = status_score[i] / 20.0
+                zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
+                r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
+            sens = c_sens[j] & np.uint8(SENS_MATERNITY)
             retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
             st = np.uint8(RETIRED) if retire else st
             sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
             c_emp[j] = st
             c_sens[j] = sens
-            r = r + width * (u2 + u3 - 1.0)
-            r = -r if r < 0.0 else r
-            r = 2.0 - r if r >= 1.0 else r
-            r1 = np.float32(min(max(r, 0.0), 0.9999999))
+            r1 = _rank_step(r, width, u2, u3)
             c_rank[j] = r1
             v_old = np.int64(r0 * np.float32(20.0))
             c_event[j] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
+        # the moves between vingtiles (about half the people a year): their rows without a
+        # branch, then the counts
+        n_moved = 0
         for j in range(m):
-            if c_event[j] != 0:
-                i = lo + j
-                v_old = np.int64(c_event[j]) - 1
-                v_new = np.int64(c_rank[j] * np.float32(20.0))
-                mv[_flat(G_VINGTILE + v_old, sex[i], age[i], n_ages)] -= 1
-                mv[_flat(G_VINGTILE + v_new, sex[i], age[i], n_ages)] += 1
-                c_event[j] = 0
+            rows[n_moved] = j
+            n_moved += c_event[j] != 0
+        for t in range(n_moved):
+            j = rows[t]
+            i = lo + j
+            v_old = np.int64(c_event[j]) - 1
+            v_new = np.int64(c_rank[j] * np.float32(20.0))
+            mv[_flat(G_VINGTILE + v_old, sex[i], c_age[j], n_ages)] -= 1
+            mv[_flat(G_VINGTILE + v_new, sex[i], c_age[j], n_ages)] += 1
+            c_event[j] = 0
+
+
+@njit(cache=True, inline="always")
+def _rank_step(r, width, u2, u3):
+    """A reflecting random step of the income rank (triangular noise of half-width
+    ``width``), kept in [0, 1) as float32."""
+    r = r + width * (u2 + u3 - 1.0)
+    r = -r if r < 0.0 else r
+    r = 2.0 - r if r >= 1.0 else r
+    return np.float32(min(max(r, 0.0), 0.9999999))
 
 
 @njit(cache=True, parallel=True)
