@@ -226,38 +226,58 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
             m_care[t] = care[i]
             n_children[i] = order + np.uint8(order < 255)
             sensitive[i] |= np.uint8(4)  # maternity: a sensitive period for the mother
-        o = newborns[numba.get_thread_id()]
-        k = n + offsets[c]
+        # the children, in short loops (hashes, then each inverse normal apart) so that
+        # consecutive children's long dependency chains overlap; constants by slices
+        k0 = n + offsets[c]
+        k1 = k0 + nb
+        c_id = pid[k0:k1]
+        c_sx = sex[k0:k1]
+        z_r = np.empty(nb)
+        z_e = np.empty(nb)
+        z_p = np.empty(nb)
         for t in range(nb):
             cid = child_id(m_pid[t], m_order[t])
-            pid[k] = cid
-            alive[k] = 1
-            age[k] = 0
-            sx = 0 if uniform(key_sex, cid) < p_male else 1
-            sex[k] = sx
-            department[k] = m_dep[t]
-            r = m_rank[t]
-            income_rank[k] = r
-            zr = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
-            z_edu = rho_edu * zr + s_edu * norm_ppf(uniform(key_edu, cid))
-            education[k] = ordinal(z_edu, edu_cuts)
-            z_st = g_edu * z_edu + g_inc * zr + resid * norm_ppf(uniform(key_pcs, cid))
-            pcs[k] = pcs_order[ordinal(z_st, pcs_cuts[sx])]
-            status_score[k] = np.int8(min(max(round(z_st * 20.0), -127), 127))
-            parent_pcs[k] = m_pcs[t]
-            employment[k] = IN_EDUCATION
-            rr_death[k] = 1.0  # set by the disease process before the child's first year
-            n_children[k] = 0
-            event[k] = 0
-            sensitive[k] = 0
-            smoking[k] = 0
-            obese[k] = 0
-            nuisance[k] = m_nu[t]
-            stress[k] = 0
-            load[k] = 0.0
-            insurance[k] = m_ins[t]
-            care[k] = m_care[t] & np.uint8(5)  # the household's GP and priority zone
-            conditions[k] = 0
-            disability[k] = 0
-            _count(o, sx, 0, r, pcs[k], education[k], department[k], n_ages)
-            k += 1
+            c_id[t] = cid
+            c_sx[t] = 0 if uniform(key_sex, cid) < p_male else 1
+            z_e[t] = uniform(key_edu, cid)
+            z_p[t] = uniform(key_pcs, cid)
+        for t in range(nb):
+            z_r[t] = norm_ppf(min(max(m_rank[t], 1e-9), 1.0 - 1e-9))
+        for t in range(nb):
+            z_e[t] = norm_ppf(z_e[t])
+        for t in range(nb):
+            z_p[t] = norm_ppf(z_p[t])
+        c_edu = education[k0:k1]
+        c_pcs = pcs[k0:k1]
+        c_status = status_score[k0:k1]
+        for t in range(nb):
+            zr = z_r[t]
+            z_edu = rho_edu * zr + s_edu * z_e[t]
+            c_edu[t] = ordinal(z_edu, edu_cuts)
+            z_st = g_edu * z_edu + g_inc * zr + resid * z_p[t]
+            c_pcs[t] = pcs_order[ordinal(z_st, pcs_cuts[c_sx[t]])]
+            c_status[t] = np.int8(min(max(round(z_st * 20.0), -127), 127))
+        alive[k0:k1] = 1
+        age[k0:k1] = 0
+        employment[k0:k1] = IN_EDUCATION
+        rr_death[k0:k1] = 1.0  # set by the disease process before the child's first year
+        n_children[k0:k1] = 0
+        event[k0:k1] = 0
+        sensitive[k0:k1] = 0
+        smoking[k0:k1] = 0
+        obese[k0:k1] = 0
+        stress[k0:k1] = 0
+        load[k0:k1] = 0.0
+        conditions[k0:k1] = 0
+        disability[k0:k1] = 0
+        department[k0:k1] = m_dep
+        income_rank[k0:k1] = m_rank
+        parent_pcs[k0:k1] = m_pcs
+        nuisance[k0:k1] = m_nu
+        insurance[k0:k1] = m_ins
+        c_care = care[k0:k1]
+        for t in range(nb):
+            c_care[t] = m_care[t] & np.uint8(5)  # the household's GP and priority zone
+        o = newborns[numba.get_thread_id()]
+        for t in range(nb):
+            _count(o, c_sx[t], 0, m_rank[t], c_pcs[t], c_edu[t], m_dep[t], n_ages)
