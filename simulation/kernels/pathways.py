@@ -676,7 +676,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     which is at most h; the load factor is replaced by an upper bound with a short
     dependency chain) or needs the general path (a load factor outside the polynomial's
     range, youth mental-health support); a second pass reruns the flagged people through
-    the general per-person path; a third counts the disabled.
+    the general per-person path; a third lists the disabled and a fourth counts them.
     Both paths do the same floating-point operations for a person, so the results are
     those of the general path alone.
     """
@@ -795,8 +795,13 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                 r_d = np.float32(REF_RANK) if eq_m else income_rank[i]
                 rr_death[i] = np.float32(death_norm[s, a] * death_rr(
                     cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
+        # the disabled (about one in nine): their rows without a branch, then their counts
+        rows = np.empty(m, dtype=np.int32)
+        n_dis = 0
         for j in range(m):
-            if c_alive[j] == 1 and c_dis[j] == 1:
-                i = lo + j
-                _count(dc, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
-                       n_ages)
+            rows[n_dis] = j
+            n_dis += c_alive[j] & c_dis[j]
+        for t in range(n_dis):
+            i = lo + rows[t]
+            _count(dc, sex[i], age[i], income_rank[i], pcs[i], education[i], department[i],
+                   n_ages)
