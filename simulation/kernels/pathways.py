@@ -359,6 +359,7 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
     eq_s = eq[EQ_SMOKING] != 0
     eq_o = eq[EQ_OBESITY] != 0
     eq_t = eq[EQ_STRESS] != 0
+    ne_s, ne_t = not eq_s, not eq_t
     w0, w1, w2, w3 = load_weights[0], load_weights[1], load_weights[2], load_weights[3]
     keep_load = 1.0 - load_decay
     for c in prange(n_chunks):
@@ -390,7 +391,7 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
             smk = c_smk[j]
             rs = REF_RANK if eq_s else r
             es = REF_EDUCATION if eq_s else np.int64(e)
-            un_s = unemployed and not eq_s
+            un_s = unemployed & ne_s  # & and |, not and/or: no branch on random outcomes
             p_start = p_init[c_sex[j]] * init_rr_edu[es] * gradient(init_rr_income, rs)
             q = p_quit * quit_rr_edu[es]
             q = q * quit_rr_unemployed if un_s else q
@@ -410,7 +411,7 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
             c_ob[j] = ob
             rst = REF_RANK if eq_t else r
             ps = p_stress * gradient(stress_rr_income, rst)
-            ps = ps * stress_rr_unemployed if unemployed and not eq_t else ps
+            ps = ps * stress_rr_unemployed if unemployed & ne_t else ps
             st = np.uint8((a >= 16) & (u3 < ps))
             c_st[j] = st
             nu = c_nu[j]
@@ -518,6 +519,7 @@ def _care_plain(pid, alive, department, employment, income_rank, insurance, care
     """:func:`care_step` without interventions: the same arithmetic, branch-free."""
     n_chunks = (n + chunk - 1) // chunk
     eq_c = eq[EQ_CARE] != 0
+    ne_c = not eq_c
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -541,8 +543,8 @@ def _care_plain(pid, alive, department, employment, income_rank, insurance, care
             eligible = r < css_contrib_max
             emp = c_emp[j]
             pn = p_none_other
-            pn = pn * none_rr_unemployed if (
-                (emp == UNEMPLOYED or emp == INACTIVE) and not eq_c) else pn
+            jobless = ((emp == UNEMPLOYED) | (emp == INACTIVE)) & ne_c  # no branch
+            pn = pn * none_rr_unemployed if jobless else pn
             p_none = p_none_eligible if eligible else pn
             css = INS_CSS_FREE if free else INS_CSS_CONTRIB
             takes = eligible & (u_take >= (ntu_free if free else ntu_contrib))
@@ -572,8 +574,9 @@ def exposure_combo(smk, ob, st, nu) -> int:
 @njit(cache=True, inline="always")
 def poor_access(care_flags, insurance_code) -> bool:
     """Forgone care this year, no registered GP, or no complementary insurance."""
-    return ((care_flags & np.uint8(CARE_FORGONE)) != 0 or (care_flags & np.uint8(CARE_GP)) == 0
-            or insurance_code == INS_NONE)
+    # | rather than or: no branch on a random outcome
+    return (((care_flags & np.uint8(CARE_FORGONE)) != 0) | ((care_flags & np.uint8(CARE_GP)) == 0)
+            | (insurance_code == INS_NONE))
 
 
 @njit(cache=True, inline="always")
@@ -736,15 +739,16 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             may = ((cd & np.uint8(1)) == 0) & (ua < inc_t[sa, 0] * onset_t[combo, rb, 0] * lf)
             may |= ((cd & np.uint8(2)) == 0) & (ub < inc_t[sa, 1] * onset_t[combo, rb, 1] * lf)
             h2 = inc_t[sa, 2] * onset_t[combo, rb, 2] * lf
-            may |= (uc < h2) if (cd & np.uint8(4)) == 0 else (uc < p_cancer_remission)
+            cancer = (cd & np.uint8(4)) != 0
+            may |= (~cancer & (uc < h2)) | (cancer & (uc < p_cancer_remission))
             may |= ((cd & np.uint8(8)) == 0) & (ud < inc_t[sa, 3] * onset_t[combo, rb, 3] * lf)
             may |= ((cd & np.uint8(16)) == 0) & (ue < inc_t[sa, 4] * onset_t[combo, rb, 4] * lf)
             n_cond = N_BITS[cd & np.uint8(31)]
             poor = poor_access(c_care[j], c_ins[j])
             dis = c_dis[j]
             h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, np.float64(rk))
-            h = h * dis_progression_rr if poor and n_cond > 0 else h
-            may |= (u_dis < h) if dis == 0 else (u_dis < p_dis_recovery)
+            h = h * (dis_progression_rr if poor & (n_cond > 0) else 1.0)
+            may |= ((dis == 0) & (u_dis < h)) | ((dis != 0) & (u_dis < p_dis_recovery))
             youth = youth_on & (a >= 11) & (a <= 25)
             live = c_alive[j] != 0
             fl[j] = np.uint8(live) & (np.uint8(may) | np.uint8(youth)
@@ -753,50 +757,54 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             rr = np.float32(death_norm[s, a] * death_rr(cd, poor, smk, dis, s, a, r_d,
                                                          death_cond_rr, rr_death_income))
             c_rr[j] = rr if live else c_rr[j]
-        for j in range(m):
-            if fl[j]:
-                i = lo + j
-                s = sex[i]
-                a = age[i]
-                r = np.float64(income_rank[i])
-                smk = smoking[i]
-                combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
-                r_on = np.float32(REF_RANK) if eq_d else income_rank[i]
-                rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
-                d_youth = 0.0
-                if a >= 11 and a <= 25:
-                    d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
-                                          department[i], (care[i] >> 2) & 1)
-                load_factor = exp_small(load_log_rr * load[i])
-                poor = poor_access(care[i], insurance[i])
-                cond = conditions[i]
-                ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
-                sa = np.int64(s) * n_ages + np.int64(a)
-                cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-                cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-                cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
-                              p_cancer_remission)
-                cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
-                cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
-                              1.0 - d_youth, -1.0)
-                conditions[i] = cond
-                n_cond = N_BITS[cond & np.uint8(31)]
-                dis = disability[i]
-                ud = u_dis
-                if dis == 0:
-                    h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
-                    if poor and n_cond > 0:
-                        h *= dis_progression_rr
-                    if ud < prob_from_hazard(h):
-                        dis = 1
-                elif ud < p_dis_recovery:
-                    dis = 0
-                disability[i] = dis
-                r_d = np.float32(REF_RANK) if eq_m else income_rank[i]
-                rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                    cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
-        # the disabled (about one in nine): their rows without a branch, then their counts
+        # the flagged people's rows without a branch, then the general path for them
         rows = np.empty(m, dtype=np.int32)
+        n_fl = 0
+        for j in range(m):
+            rows[n_fl] = j
+            n_fl += fl[j]
+        for t in range(n_fl):
+            i = lo + rows[t]
+            s = sex[i]
+            a = age[i]
+            r = np.float64(income_rank[i])
+            smk = smoking[i]
+            combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
+            r_on = np.float32(REF_RANK) if eq_d else income_rank[i]
+            rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
+            d_youth = 0.0
+            if a >= 11 and a <= 25:
+                d_youth = effect_dose(iv, IV_YOUTH, income_rank[i], pcs[i], education[i],
+                                      department[i], (care[i] >> 2) & 1)
+            load_factor = exp_small(load_log_rr * load[i])
+            poor = poor_access(care[i], insurance[i])
+            cond = conditions[i]
+            ua, ub, uc, ud, ue, u_dis = uniform_six(key_disease, pid[i])
+            sa = np.int64(s) * n_ages + np.int64(a)
+            cond = _onset(cond, 0, ua, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+            cond = _onset(cond, 1, ub, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+            cond = _onset(cond, CANCER, uc, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0,
+                          p_cancer_remission)
+            cond = _onset(cond, 3, ud, inc_base, sa, onset_rr, combo, rb, load_factor, 1.0, -1.0)
+            cond = _onset(cond, PSYCHIATRIC, ue, inc_base, sa, onset_rr, combo, rb, load_factor,
+                          1.0 - d_youth, -1.0)
+            conditions[i] = cond
+            n_cond = N_BITS[cond & np.uint8(31)]
+            dis = disability[i]
+            ud = u_dis
+            if dis == 0:
+                h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
+                if poor and n_cond > 0:
+                    h *= dis_progression_rr
+                if ud < prob_from_hazard(h):
+                    dis = 1
+            elif ud < p_dis_recovery:
+                dis = 0
+            disability[i] = dis
+            r_d = np.float32(REF_RANK) if eq_m else income_rank[i]
+            rr_death[i] = np.float32(death_norm[s, a] * death_rr(
+                cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
+        # the disabled (about one in nine): their rows without a branch, then their counts
         n_dis = 0
         for j in range(m):
             rows[n_dis] = j
