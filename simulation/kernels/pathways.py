@@ -354,7 +354,11 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
                      adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
                      stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
                      sensitive_multiplier, eq):  # pragma: no cover - numba
-    """:func:`exposures_step` without interventions: the same arithmetic, branch-free."""
+    """:func:`exposures_step` without interventions: the same arithmetic, in loops that
+    LLVM vectorises: no branch, no early exit, no load inside a select (every value is
+    stored, the dead keeping theirs), selects in place of the small tables' look-ups, and the
+    load in a loop of its own. (LLVM's cost model is fickle here: check the vectorisation
+    remarks, ``-pass-remarks=loop-vectorize``, after changing these loops.)"""
     n_chunks = (n + chunk - 1) // chunk
     eq_s = eq[EQ_SMOKING] != 0
     eq_o = eq[EQ_OBESITY] != 0
@@ -362,10 +366,17 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
     ne_s, ne_t = not eq_s, not eq_t
     w0, w1, w2, w3 = load_weights[0], load_weights[1], load_weights[2], load_weights[3]
     keep_load = 1.0 - load_decay
+    pi0, pi1 = p_init[0], p_init[1]
+    ie0, ie1, ie2, ie3, ie4 = (init_rr_edu[0], init_rr_edu[1], init_rr_edu[2], init_rr_edu[3],
+                               init_rr_edu[4])
+    qe0, qe1, qe2, qe3, qe4 = (quit_rr_edu[0], quit_rr_edu[1], quit_rr_edu[2], quit_rr_edu[3],
+                               quit_rr_edu[4])
+    ae0, ae1, ae2, ae3, ae4 = (adult_rr_edu[0], adult_rr_edu[1], adult_rr_edu[2],
+                               adult_rr_edu[3], adult_rr_edu[4])
+    cp = child_rr_parents
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        m = hi - lo
         c_pid = pid[lo:hi]
         c_alive = alive[lo:hi]
         c_sex = sex[lo:hi]
@@ -380,47 +391,77 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
         c_nu = nuisance[lo:hi]
         c_st = stress[lo:hi]
         c_load = load[lo:hi]
-        for j in range(m):
-            if c_alive[j] == 0:
-                continue
-            a = c_age[j]
-            e = c_edu[j]
-            r = np.float64(c_rank[j])
-            unemployed = c_emp[j] == UNEMPLOYED
-            u1, u2, u3, _ = uniform_quad(key, c_pid[j])
-            smk = c_smk[j]
-            rs = REF_RANK if eq_s else r
-            es = REF_EDUCATION if eq_s else np.int64(e)
-            un_s = unemployed & ne_s  # & and |, not and/or: no branch on random outcomes
-            p_start = p_init[c_sex[j]] * init_rr_edu[es] * gradient(init_rr_income, rs)
-            q = p_quit * quit_rr_edu[es]
-            q = q * quit_rr_unemployed if un_s else q
-            start = (smk == 0) & (a >= 12) & (a <= 25) & (u1 < p_start)
-            stop = (smk == 1) & (a >= 26) & (u1 < q)
-            smk = np.uint8(1) if start else (np.uint8(2) if stop else smk)
-            c_smk[j] = smk
-            ob = c_ob[j]
-            pp = REF_PARENT_PCS if eq_o else np.int64(c_ppcs[j])
-            ro = REF_RANK if eq_o else r
-            eo = REF_EDUCATION if eq_o else np.int64(e)
-            h_child = p_obese_child * child_rr_parents[pp]
-            h_adult = p_obese_adult * adult_rr_edu[eo] * gradient(adult_rr_income, ro)
-            h = h_child if a < 18 else h_adult
-            onset = u2 < h
-            ob = np.uint8(onset) if ob == 0 else (np.uint8(0) if u2 < p_obese_remission else ob)
-            c_ob[j] = ob
-            rst = REF_RANK if eq_t else r
-            ps = p_stress * gradient(stress_rr_income, rst)
-            ps = ps * stress_rr_unemployed if unemployed & ne_t else ps
-            st = np.uint8((a >= 16) & (u3 < ps))
-            c_st[j] = st
-            nu = c_nu[j]
-            sens = c_sens[j]
-            period = (a <= 5) | ((a >= 11) & (a <= 17)) | (sens != 0)
-            mult = sensitive_multiplier if period else 1.0
-            add = w0 * (smk == 1) + w1 * ob + w2 * nu + w3 * st
-            c_load[j] = np.float32(c_load[j] * keep_load + mult * add)
-            c_sens[j] = sens & np.uint8(SENS_JOB_LOSS | SENS_RETIREMENT)
+        _exposures_chunk(
+            c_pid, c_alive, c_sex, c_age, c_edu, c_ppcs, c_emp, c_rank, c_sens, c_smk, c_ob,
+            c_nu, c_st, c_load, key, eq_s, eq_o, eq_t, ne_s, ne_t, w0, w1, w2, w3,
+            keep_load, pi0, pi1, ie0, ie1, ie2, ie3, ie4, qe0, qe1, qe2, qe3, qe4, ae0, ae1,
+            ae2, ae3, ae4, cp, init_rr_income, p_quit, quit_rr_unemployed, p_obese_child,
+            p_obese_adult, adult_rr_income, p_obese_remission, p_stress,
+            stress_rr_unemployed, stress_rr_income, sensitive_multiplier)
+
+
+@njit(cache=True)
+def _exposures_chunk(
+        c_pid, c_alive, c_sex, c_age, c_edu, c_ppcs, c_emp, c_rank, c_sens, c_smk, c_ob,
+        c_nu, c_st, c_load, key, eq_s, eq_o, eq_t, ne_s, ne_t, w0, w1, w2, w3, keep_load,
+        pi0, pi1, ie0, ie1, ie2, ie3, ie4, qe0, qe1, qe2, qe3, qe4, ae0, ae1, ae2, ae3, ae4,
+        cp, init_rr_income, p_quit, quit_rr_unemployed, p_obese_child, p_obese_adult,
+        adult_rr_income, p_obese_remission, p_stress, stress_rr_unemployed,
+        stress_rr_income, sensitive_multiplier):  # pragma: no cover - numba
+    """One chunk of :func:`_exposures_plain`: a function of its own, so that the chunk's
+    arrays and the constants reach LLVM as arguments, as in serial code (the loops
+    vectorise then; inside a ``prange`` body they do not)."""
+    m = c_pid.shape[0]
+    for j in range(m):
+        live = c_alive[j] != 0
+        a = c_age[j]
+        e = c_edu[j]
+        r = np.float64(c_rank[j])
+        unemployed = c_emp[j] == UNEMPLOYED
+        u1, u2, u3, _ = uniform_quad(key, c_pid[j])
+        smk0 = c_smk[j]
+        rs = REF_RANK if eq_s else r
+        es = np.uint8(REF_EDUCATION) if eq_s else e
+        p_start = ((pi1 if c_sex[j] else pi0) * pick(es, ie0, ie1, ie2, ie3, ie4)
+                   * gradient(init_rr_income, rs))
+        q = p_quit * pick(es, qe0, qe1, qe2, qe3, qe4)
+        q = q * quit_rr_unemployed if unemployed & ne_s else q
+        start = (smk0 == 0) & (a >= 12) & (a <= 25) & (u1 < p_start)
+        stop = (smk0 == 1) & (a >= 26) & (u1 < q)
+        smk = np.uint8(1) if start else (np.uint8(2) if stop else smk0)
+        c_smk[j] = smk if live else smk0
+        ob0 = c_ob[j]
+        ppcs = c_ppcs[j]
+        pp = np.uint8(REF_PARENT_PCS) if eq_o else ppcs
+        ro = REF_RANK if eq_o else r
+        eo = np.uint8(REF_EDUCATION) if eq_o else e
+        h_child = p_obese_child * pick(pp, cp[0], cp[1], cp[2], cp[3], cp[4], cp[5], cp[6])
+        h_adult = (p_obese_adult * pick(eo, ae0, ae1, ae2, ae3, ae4)
+                   * gradient(adult_rr_income, ro))
+        h = h_child if a < 18 else h_adult
+        onset = u2 < h
+        ob = np.uint8(onset) if ob0 == 0 else (np.uint8(0) if u2 < p_obese_remission else ob0)
+        c_ob[j] = ob if live else ob0
+        st0 = c_st[j]
+        rst = REF_RANK if eq_t else r
+        ps = p_stress * gradient(stress_rr_income, rst)
+        ps = ps * stress_rr_unemployed if unemployed & ne_t else ps
+        st = np.uint8((a >= 16) & (u3 < ps))
+        c_st[j] = st if live else st0
+    for j in range(m):
+        live = c_alive[j] != 0
+        a = c_age[j]
+        smk = c_smk[j]
+        ob = c_ob[j]
+        st = c_st[j]
+        nu = c_nu[j]
+        sens = c_sens[j]
+        period = (a <= 5) | ((a >= 11) & (a <= 17)) | (sens != 0)
+        mult = sensitive_multiplier if period else 1.0
+        add = w0 * (smk == 1) + w1 * ob + w2 * nu + w3 * st
+        ld = c_load[j]
+        c_load[j] = np.float32(ld * keep_load + mult * add) if live else ld
+        c_sens[j] = sens & np.uint8(SENS_JOB_LOSS | SENS_RETIREMENT) if live else sens
 
 
 @njit(cache=True, parallel=True)
