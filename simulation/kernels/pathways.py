@@ -134,35 +134,11 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
         c_rank = income_rank[lo:hi]
         c_sens = sensitive[lo:hi]
         c_event = event[lo:hi]
-        # everyone but the entrants to work, in a loop LLVM vectorises (selects, no branch,
-        # every value stored); the entrants are marked and left untouched
-        for j in range(m):
-            live = c_alive[j] != 0
-            sens0 = c_sens[j]
-            a = c_age[j]
-            e = c_edu[j]
-            st0 = c_emp[j]
-            r0 = c_rank[j]
-            r = np.float64(r0)
-            u1, u2, u3, _ = uniform_quad(key_sep, c_pid[j])
-            risk = pick(e, lr0, lr1, lr2, lr3, lr4) * (1.0 + loss_income_slope * (0.5 - r))
-            entrant = (st0 == IN_EDUCATION) & (a >= pick(e, la0, la1, la2, la3, la4))
-            lose = (st0 == EMPLOYED) & (u1 < p_loss * risk)
-            find = (st0 == UNEMPLOYED) & (u1 < p_find)
-            st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st0)
-            sens = ((sens0 & np.uint8(SENS_MATERNITY))
-                    | (np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)))
-            retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
-            st = np.uint8(RETIRED) if retire else st
-            sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
-            r1 = _rank_step(r, width, u2, u3)
-            v_old = np.int64(r0 * np.float32(20.0))
-            moved = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else np.uint8(0)
-            common = live & ~entrant
-            c_emp[j] = st if common else st0
-            c_sens[j] = sens if common else sens0
-            c_rank[j] = r1 if common else r0
-            c_event[j] = moved if common else (np.uint8(ENTRANT) if live else np.uint8(0))
+        # everyone but the entrants to work (marked and left untouched)
+        _sep_chunk(
+            c_pid, c_alive, c_age, c_edu, c_emp, c_rank, c_sens, c_event, key_sep, lr0, lr1,
+            lr2, lr3, lr4, la0, la1, la2, la3, la4, loss_income_slope, p_loss, p_find,
+            retire_age, width)
         rows = np.empty(m, dtype=np.int32)
         n_entrants = event_rows(c_event, np.uint8(ENTRANT), rows)
         for t in range(n_entrants):  # the entrants to work
@@ -206,6 +182,44 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
             mv[_flat(G_VINGTILE + v_old, sex[i], c_age[j], n_ages)] -= 1
             mv[_flat(G_VINGTILE + v_new, sex[i], c_age[j], n_ages)] += 1
             c_event[j] = 0
+
+
+@njit(cache=True)
+def _sep_chunk(
+        c_pid, c_alive, c_age, c_edu, c_emp, c_rank, c_sens, c_event, key_sep, lr0, lr1,
+        lr2, lr3, lr4, la0, la1, la2, la3, la4, loss_income_slope, p_loss, p_find,
+        retire_age, width):  # pragma: no cover - numba
+    """The common path of :func:`sep_step` over one chunk: everyone but the entrants to
+    work, in a loop LLVM vectorises (selects, no branch, every value stored); a function
+    of its own, as the loop does not vectorise inside a ``prange`` body."""
+    m = c_pid.shape[0]
+    for j in range(m):
+        live = c_alive[j] != 0
+        sens0 = c_sens[j]
+        a = c_age[j]
+        e = c_edu[j]
+        st0 = c_emp[j]
+        r0 = c_rank[j]
+        r = np.float64(r0)
+        u1, u2, u3, _ = uniform_quad(key_sep, c_pid[j])
+        risk = pick(e, lr0, lr1, lr2, lr3, lr4) * (1.0 + loss_income_slope * (0.5 - r))
+        entrant = (st0 == IN_EDUCATION) & (a >= pick(e, la0, la1, la2, la3, la4))
+        lose = (st0 == EMPLOYED) & (u1 < p_loss * risk)
+        find = (st0 == UNEMPLOYED) & (u1 < p_find)
+        st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st0)
+        sens = ((sens0 & np.uint8(SENS_MATERNITY))
+                | (np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)))
+        retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
+        st = np.uint8(RETIRED) if retire else st
+        sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
+        r1 = _rank_step(r, width, u2, u3)
+        v_old = np.int64(r0 * np.float32(20.0))
+        moved = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else np.uint8(0)
+        common = live & ~entrant
+        c_emp[j] = st if common else st0
+        c_sens[j] = sens if common else sens0
+        c_rank[j] = r1 if common else r0
+        c_event[j] = moved if common else (np.uint8(ENTRANT) if live else np.uint8(0))
 
 
 @njit(cache=True, inline="always")
