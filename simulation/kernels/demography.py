@@ -85,6 +85,18 @@ def event_rows(c_event, bit, rows) -> int:
     return nb
 
 
+
+@njit(cache=True, inline="always")
+def nonzero_rows(values, rows) -> int:
+    """Write into ``rows`` the positions j where ``values[j]`` is not 0, in increasing order,
+    and return how many: the dense counterpart of :func:`event_rows`, with no branch on the
+    (random) values."""
+    k = 0
+    for j in range(values.shape[0]):
+        rows[k] = j
+        k += values[j] != 0
+    return k
+
 @njit(cache=True, parallel=True)
 def census(alive, sex, age, department, income_rank, education, pcs, n, chunk, n_ages,
            out):  # pragma: no cover - numba

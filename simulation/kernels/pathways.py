@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import uniform_quad, uniform_six
-from .demography import G_VINGTILE, _count, event_rows
+from .demography import G_VINGTILE, _count, event_rows, nonzero_rows
 from .fastmath import exp_small, norm_ppf, pick, prob_from_hazard
 
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
@@ -158,22 +158,15 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
                 zs = status_score[i] / 20.0
                 zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
                 r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
-            sens = c_sens[j] & np.uint8(SENS_MATERNITY)
-            retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
-            st = np.uint8(RETIRED) if retire else st
-            sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
+            st, sens = _retire(np.uint8(st), c_sens[j] & np.uint8(SENS_MATERNITY), a, retire_age)
             c_emp[j] = st
             c_sens[j] = sens
             r1 = _rank_step(r, width, u2, u3)
             c_rank[j] = r1
-            v_old = np.int64(r0 * np.float32(20.0))
-            c_event[j] = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else 0
-        # the moves between vingtiles (about half the people a year): their rows without a
-        # branch, then the counts
-        n_moved = 0
-        for j in range(m):
-            rows[n_moved] = j
-            n_moved += c_event[j] != 0
+            c_event[j] = _vingtile_move(r0, r1)
+        # the moves between vingtiles (about half the people a year): their rows, then the
+        # counts
+        n_moved = nonzero_rows(c_event, rows)
         for t in range(n_moved):
             j = rows[t]
             i = lo + j
@@ -209,17 +202,31 @@ def _sep_chunk(
         st = np.uint8(UNEMPLOYED) if lose else (np.uint8(EMPLOYED) if find else st0)
         sens = ((sens0 & np.uint8(SENS_MATERNITY))
                 | (np.uint8(SENS_JOB_LOSS) if lose else np.uint8(0)))
-        retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
-        st = np.uint8(RETIRED) if retire else st
-        sens |= np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)
+        st, sens = _retire(st, sens, a, retire_age)
         r1 = _rank_step(r, width, u2, u3)
-        v_old = np.int64(r0 * np.float32(20.0))
-        moved = np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else np.uint8(0)
+        moved = _vingtile_move(r0, r1)
         common = live & ~entrant
         c_emp[j] = st if common else st0
         c_sens[j] = sens if common else sens0
         c_rank[j] = r1 if common else r0
         c_event[j] = moved if common else (np.uint8(ENTRANT) if live else np.uint8(0))
+
+
+@njit(cache=True, inline="always")
+def _retire(st, sens, a, retire_age):
+    """Retirement at ``retire_age`` of the employed and the unemployed (a sensitive period):
+    the new employment status and sensitive-period flags."""
+    retire = (a >= retire_age) & ((st == EMPLOYED) | (st == UNEMPLOYED))
+    return (np.uint8(RETIRED) if retire else st,
+            sens | (np.uint8(SENS_RETIREMENT) if retire else np.uint8(0)))
+
+
+@njit(cache=True, inline="always")
+def _vingtile_move(r0, r1):
+    """The old income vingtile plus one if the rank moved from ``r0`` to another vingtile
+    with ``r1``, else 0 (the mark :func:`sep_step` counts its moves from)."""
+    v_old = np.int64(r0 * np.float32(20.0))
+    return np.uint8(v_old + 1) if np.int64(r1 * np.float32(20.0)) != v_old else np.uint8(0)
 
 
 @njit(cache=True, inline="always")
@@ -814,10 +821,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             c_rr[j] = rr if live else c_rr[j]
         # the flagged people's rows without a branch, then the general path for them
         rows = np.empty(m, dtype=np.int32)
-        n_fl = 0
-        for j in range(m):
-            rows[n_fl] = j
-            n_fl += fl[j]
+        n_fl = nonzero_rows(fl[:m], rows)
         for t in range(n_fl):
             i = lo + rows[t]
             s = sex[i]
