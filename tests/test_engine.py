@@ -294,6 +294,9 @@ def test_event_rows_lists_exactly_the_rows_with_the_event(events):
         rows = np.full(ev.shape[0] + 1, -1, dtype=np.int32)
         k = kd.event_rows(ev, np.uint8(bit), rows)
         assert rows[:k].tolist() == np.flatnonzero(ev & bit).tolist()
+    rows = np.full(ev.shape[0] + 1, -1, dtype=np.int32)
+    k = kd.nonzero_rows(ev, rows)
+    assert rows[:k].tolist() == np.flatnonzero(ev).tolist()
 
 
 def test_year_step_applies_the_exact_survival_and_birth_rules():
