@@ -22,6 +22,13 @@ mortality.rr_income_residual         INSEE e0 gap between the richest and poores
 mortality.income_gradient_at_90      INSEE e65 gap between the richest and poorest 5%
 mortality.level                      INSEE e0 of the whole population
 mortality.level_old_age              INSEE e65 of the whole population
+mortality.rr_manual_occupation (per  INSEE e35 gap between cadres and ouvriers (men
+sex, at least 1)                     6.4, women 3.2 years, Insee Premiere 1584)
+mortality.rr_no_diploma (per sex, at INSEE e35 gap between graduates of higher
+least 1)                             education and people without diploma (men 7.5,
+                                     women 4.2 years)
+pcs.latent_corr_income (women's)     INSEE e35 gap between cadres and ouvrieres
+                                     (3.2 years)
 ===================================  =================================================
 
 Everything else keeps its sourced or assumed value. With ``--write`` the tuned values are
@@ -52,7 +59,12 @@ from simulation.validation import compare_targets  # noqa: E402
 
 TUNED = ["smoking.p_initiation", "smoking.initiation_rr_education", "obesity.p_incidence_adult",
          "disease.incidence_scale", "disease.rr_income_residual", "mortality.rr_income_residual",
-         "mortality.income_gradient_at_90", "mortality.level", "mortality.level_old_age"]
+         "mortality.income_gradient_at_90", "mortality.level", "mortality.level_old_age",
+         "mortality.rr_manual_occupation", "mortality.rr_no_diploma",
+         "pcs.latent_corr_income"]
+#: Years of the e35 gap per unit of log relative risk of ouvriers or of people without
+#: diploma (a first guess; the damped steps converge from it).
+E35_GAP_SLOPE = 5.0
 
 
 def drees_targets() -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +153,20 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
         e65 = t[(t["target"] == "e65 whole population") & (t["group"] == sex)].iloc[0]
         new_old.append(float(v["mortality.level_old_age"][s] * math.exp(
             (e65["model"] - e65["observed"]) / 8.0)))
+    rr_o, rr_d = [], []
+    for s, sex in enumerate(("M", "F")):
+        gap_o = t[t["group"] == f"{sex} cadres - ouvriers"].iloc[0]
+        gap_d = t[t["group"] == f"{sex} superieur - sans_diplome"].iloc[0]
+        rr_o.append(float(np.clip(v["mortality.rr_manual_occupation"][s] * math.exp(
+            damp * (gap_o["observed"] - gap_o["model"]) / E35_GAP_SLOPE), 1.0, 6.0)))
+        rr_d.append(float(np.clip(v["mortality.rr_no_diploma"][s] * math.exp(
+            damp * (gap_d["observed"] - gap_d["model"]) / E35_GAP_SLOPE), 1.0, 6.0)))
+        if sex == "F":  # women's category gap: how closely the category tracks income
+            v["pcs.latent_corr_income"][1] = float(np.clip(
+                v["pcs.latent_corr_income"][1]
+                + damp * (gap_o["observed"] - gap_o["model"]) / 6.0, 0.0, 0.6))
+    v["mortality.rr_manual_occupation"] = rr_o
+    v["mortality.rr_no_diploma"] = rr_d
     v["mortality.rr_income_residual"] = new_r
     v["mortality.income_gradient_at_90"] = new_att
     v["mortality.level"] = new_level

@@ -524,11 +524,11 @@ def format_validation(table, scenario, replicates: int) -> str:
     lines = [f"Baseline against observed French figures: {scenario.agents:,} agents, "
              f"{scenario.years} years pooled, {replicates} replicate(s), seed {scenario.seed}",
              f"{int(met.sum())} of {len(met)} scored targets within tolerance", "",
-             f"{'target':<44}{'group':<26}{'observed':>9}{'model':>9}{'diff':>8}  "
+             f"{'target':<44}{'group':<30}{'observed':>9}{'model':>9}{'diff':>8}  "
              f"{'tolerance':<9} ok"]
     for _, r in table.iterrows():
         ok = "" if r["ok"] is None or r["ok"] != r["ok"] else ("yes" if r["ok"] else "NO")
-        lines.append(f"{r['target'][:43]:<44}{str(r['group'])[:25]:<26}{r['observed']:>9.2f}"
+        lines.append(f"{r['target'][:43]:<44}{str(r['group'])[:29]:<30}{r['observed']:>9.2f}"
                      f"{r['model']:>9.2f}{r['difference']:>8.2f}  {r['tolerance']:<9} {ok}")
     lines += ["", "Sources: " + "; ".join(sorted(set(table["source"])))]
     return "\n".join(lines)

@@ -501,6 +501,11 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
     for name in ("education.latent_corr_income", "pcs.latent_corr_education"):
         if not -1 < p[name] < 1:
             bad(name, "a correlation in (-1, 1)")
+    ge, rho = p["pcs.latent_corr_education"], p["education.latent_corr_income"]
+    if any(not 0 <= g < 1 or ge * ge + g * g + 2 * ge * g * rho > 1
+           for g in p["pcs.latent_corr_income"]):
+        bad("pcs.latent_corr_income", "two weights in [0, 1) (men, women) that keep the "
+            "status score's explained variance at most 1 with pcs.latent_corr_education")
     if any(not 10 <= a <= 40 for a in p["employment.school_leaving_age"]):
         bad("employment.school_leaving_age", "ages from 10 to 40")
     if not 40 <= p["employment.retirement_age"] <= 80:

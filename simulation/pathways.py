@@ -92,6 +92,41 @@ def residual_mortality_gradient(p: dict[str, Any], n_bins: int = 100) -> np.ndar
     return out
 
 
+#: Ages over which the excess mortality of ouvriers and of people without diploma applies:
+#: in full from ``SEP_RR_FULL[0]`` to ``SEP_RR_FULL[1]``, its log then falling linearly to
+#: 0 at ``SEP_RR_END`` (assumption: INSEE finds the ouvrier/cadre mortality ratio at 2.5
+#: at 45 and 1.4 at 90, Insee Premiere 1584; before working age a child's eventual
+#: category and diploma carry no risk of their own).
+SEP_RR_FULL = (18, 65)
+SEP_RR_END = 95
+
+
+def sep_mortality_rr(p: dict[str, Any]) -> np.ndarray:
+    """Relative risk of death by [sex, age, :func:`kernels.pathways.sep_group`]: 1, the
+    relative risk of people without diploma (``mortality.rr_no_diploma``), of ouvriers
+    (``mortality.rr_manual_occupation``), and of both (the product), each at the age
+    profile of :data:`SEP_RR_FULL`."""
+    ages = np.arange(N_AGES, dtype=float)
+    lo, hi = SEP_RR_FULL
+    f = np.where(ages < lo, 0.0, np.clip((SEP_RR_END - ages) / (SEP_RR_END - hi), 0.0, 1.0))
+    out = np.ones((2, N_AGES, 4))
+    for s in range(2):
+        log_o = math.log(p["mortality.rr_manual_occupation"][s])
+        log_d = math.log(p["mortality.rr_no_diploma"][s])
+        out[s, :, 1] = np.exp(f * log_d)
+        out[s, :, 2] = np.exp(f * log_o)
+        out[s, :, 3] = np.exp(f * (log_o + log_d))
+    return out
+
+
+def initiation_rr_education(p: dict[str, Any]) -> np.ndarray:
+    """Relative risk of starting to smoke by [sex, diploma]: men's
+    ``smoking.initiation_rr_education``, women's the same to the power
+    ``smoking.education_gradient_share_women``."""
+    rr = np.asarray(p["smoking.initiation_rr_education"], float)
+    return np.vstack([rr, rr ** p["smoking.education_gradient_share_women"]])
+
+
 def onset_rr_table(p: dict[str, Any]) -> np.ndarray:
     """Relative risk of onset by [condition, exposure combination, income rank bin].
 
@@ -159,6 +194,7 @@ class PathwayTables:
     p_no_gp: np.ndarray  # [priority zone flag, department]
     priority_share: np.ndarray  # [department]
     rr_death_income: np.ndarray  # [sex, age, rank bin]
+    rr_death_sep: np.ndarray  # [sex, age, kp.sep_group]
     dis_onset: np.ndarray  # [age]
     leave_age: np.ndarray
     onset_rr: np.ndarray  # [condition, exposure combination, rank bin]
@@ -184,6 +220,7 @@ class PathwayTables:
             p["disability.log_rate_per_year_of_age"] * (ages - 40.0))
         rr_inc = residual_mortality_gradient(p)
         return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
+                   rr_death_sep=sep_mortality_rr(p),
                    interventions=empty_plan(len(region.codes)),
                    equalise=np.zeros(len(PATHWAYS), dtype=np.uint8),
                    onset_rr=onset_rr_table(p), death_cond_rr=death_rr_table(p),
@@ -192,7 +229,7 @@ class PathwayTables:
 
     # -- argument packs -------------------------------------------------------------
     def death_args(self) -> tuple:
-        return (self.death_cond_rr, self.rr_death_income)
+        return (self.death_cond_rr, self.rr_death_income, self.rr_death_sep)
 
     def iv(self, pop: Population) -> np.ndarray:
         """This year's intervention array (zeros: no intervention)."""
@@ -340,8 +377,8 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     # mortality normalisation: mean relative risk 1 at each sex and age (baseline state)
     raw = np.zeros(n)
     kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
-                    a["insurance"], a["care"], a["conditions"], a["disability"], n,
-                    *tables.death_args(), eq, raw)
+                    a["insurance"], a["care"], a["conditions"], a["disability"], a["pcs"],
+                    a["education"], n, *tables.death_args(), eq, raw)
     if normalise:
         # normalise on the risks after one pass of the yearly disease process (a dry run on
         # copies), so that the first simulated year already has INED's mortality: the
@@ -391,7 +428,7 @@ def _draw_exposures(a: dict[str, np.ndarray], rows: slice, p: dict[str, Any],
     rs, es = ref(kp.EQ_SMOKING, r, edu)
     un_s = unemployed & (eq[kp.EQ_SMOKING] == 0)
     p_init = (np.asarray(p["smoking.p_initiation"])[sex]
-              * np.asarray(p["smoking.initiation_rr_education"])[es]
+              * initiation_rr_education(p)[sex, es]
               * _gradient(p["smoking.initiation_rr_income"], rs))
     # ages already lived before the first simulated year: initiation at 12-25, quitting 26+
     years_init = np.clip(np.minimum(age, 26) - 12, 0, None)
@@ -487,7 +524,7 @@ def run_sep(pop: Population, tables: PathwayTables, seed: int, year: int,
     p = tables.params
     chunk, n_chunks = chunking(pop.n, min_chunk)
     moves = np.zeros((count_rows(), n_groups * 2 * N_AGES), dtype=np.int32)
-    ge, gi = p["pcs.latent_corr_education"], p["pcs.latent_corr_income"]
+    ge, gi = p["pcs.latent_corr_education"], np.asarray(p["pcs.latent_corr_income"], float)
     corr = gi + ge * p["education.latent_corr_income"]
     kp.sep_step(pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.pcs, pop.employment,
                 pop.income_rank, pop.status_score, pop.sensitive, pop.event, pop.n, chunk,
@@ -509,8 +546,7 @@ def run_exposures(pop: Population, tables: PathwayTables, seed: int, year: int,
         pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.parent_pcs, pop.employment,
         pop.income_rank, pop.sensitive, pop.smoking, pop.obese, pop.nuisance, pop.stress,
         pop.load, pop.n, chunk, rng.key(seed, "exposures", year),
-        np.asarray(p["smoking.p_initiation"], float),
-        np.asarray(p["smoking.initiation_rr_education"], float),
+        np.asarray(p["smoking.p_initiation"], float), initiation_rr_education(p),
         p["smoking.initiation_rr_income"], p["smoking.p_cessation"],
         np.asarray(p["smoking.cessation_rr_education"], float),
         p["smoking.cessation_rr_unemployed"], p["obesity.p_incidence_child"],

@@ -206,14 +206,15 @@ def pcs_cut_points() -> np.ndarray:
     return cuts
 
 
-def status_weights(params: dict[str, Any]) -> tuple[float, float, float]:
+def status_weights(params: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
     """Weights of the latent status score: z = ge * z_education + gi * z_income + r * noise,
     with r set so that z has unit variance (z_education and z_income correlate at
-    ``education.latent_corr_income``)."""
-    ge, gi = params["pcs.latent_corr_education"], params["pcs.latent_corr_income"]
+    ``education.latent_corr_income``); ``gi`` and ``r`` by sex (men, women)."""
+    ge = params["pcs.latent_corr_education"]
+    gi = np.asarray(params["pcs.latent_corr_income"], dtype=float)
     rho = params["education.latent_corr_income"]
     var = ge * ge + gi * gi + 2 * ge * gi * rho
-    return ge, gi, math.sqrt(max(1.0 - var, 0.0))
+    return ge, gi, np.sqrt(np.maximum(1.0 - var, 0.0))
 
 
 def pcs_band(age: np.ndarray) -> np.ndarray:
@@ -357,7 +358,8 @@ def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any],
     pop.education[rows] = edu
 
     ge, gi, resid = status_weights(params)
-    z_status = ge * z_edu + gi * z_income + resid * _normal_scores(draws("synthesis_pcs"))
+    z_status = ge * z_edu + gi[sex] * z_income + resid[sex] * _normal_scores(
+        draws("synthesis_pcs"))
     pop.status_score[rows] = np.clip(np.rint(z_status * 20), -127, 127).astype(np.int8)
     pcuts = pcs_cut_points()
     pband = pcs_band(age)

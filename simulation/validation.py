@@ -6,6 +6,9 @@ their sources, in ``simulation/data``):
 
 * life expectancy at birth, 60 and 65 by income vingtile and sex, and the gap between the
   richest and poorest 5% (INSEE, Insee Première 1687, 2012-2016);
+* gaps in life expectancy at 35 between cadres and ouvriers or agriculteurs, and between
+  graduates of higher education and each other diploma, by sex (INSEE, Insee Première 1584,
+  2009-2013);
 * diabetes and cardiovascular prevalence by income decile, age- and sex-standardised
   (DREES, Études et Résultats 1243, 2016-2017);
 * daily smoking at 18-75 by sex, diploma and employment (Santé publique France, Baromètre
@@ -31,6 +34,10 @@ from .model import HealthInequalityModel
 from .population import read_data
 
 INSEE = "INSEE, Insee Premiere 1687 (2018), 2012-2016"
+INSEE_PCS = "INSEE, Insee Premiere 1584 (2016), 2009-2013"
+#: Gaps in life expectancy at 35 scored against INSEE (the two that
+#: calibration/tune_baseline.py tunes); the others are shown for reference.
+SCORED_E35_GAPS = (("pcs", "ouvriers"), ("education", "sans_diplome"))
 DREES = "DREES, Etudes et Resultats 1243 (2022), 2016-2017, standardised"
 BEH = "Sante publique France, Barometre sante 2022 (BEH 2023 n.9-10)"
 
@@ -112,6 +119,7 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
             a = le[(le["sex"] == sex) & (le["by"] == "all") & (le["age"] == age)]["e"]
             rows.append(_row(f"{col} whole population", sex, float(o.loc[0, col]),
                              float(a.iloc[0]), "years", INSEE))
+    rows += _e35_gaps(le)
     prev = read_data("drees_chronic_disease_prevalence_by_income_decile_2016_2017.csv")
     for bit, name, group in ((1, "cardiovascular", "Maladies cardioneurovasculaires"),
                              (2, "diabetes", "Diabète")):
@@ -160,6 +168,24 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
     rows.append(_row("adult obesity", "employes et ouvriers", 18.0,
                      100 * a18.loc[a18["pcs"].isin([4, 5]), "obese"].mean(), "%", "ObEpi 2020"))
     return pd.DataFrame(rows)
+
+
+def _e35_gaps(le: pd.DataFrame) -> list[dict[str, Any]]:
+    """Gaps in life expectancy at 35 by category and by diploma (INSEE, Insee Première
+    1584): the reference group's e35 minus the group's, by sex."""
+    obs = read_data("insee_life_expectancy_35_by_pcs_diploma_2009_2013.csv")
+    obs = obs[(obs["by"] != "all") & (obs["group"] != obs["reference"])]
+    e35 = le[le["age"] == 35].set_index(["sex", "by", "group"])["e"]
+    rows = []
+    for r in obs.itertuples():
+        label = "category" if r.by == "pcs" else "diploma"
+        model = (e35.get((r.sex, r.by, r.reference), np.nan)
+                 - e35.get((r.sex, r.by, r.group), np.nan))
+        scored = (r.by, r.group) in SCORED_E35_GAPS
+        rows.append(_row(f"e35 gap by {label}", f"{r.sex} {r.reference} - {r.group}",
+                         float(r.gap_to_reference), float(model), "years", INSEE_PCS,
+                         tol_abs=1.0 if scored else None))
+    return rows
 
 
 def pooled_replicate(scenario: Scenario, replicate: int,

@@ -203,6 +203,12 @@ def test_with_options_validates():
                      "parameters.employment.unemployment_rate", id="unemployment-rate"),
         pytest.param(HEADER + '[parameters]\n"pcs.latent_corr_education" = 1.0\n',
                      "parameters.pcs.latent_corr_education", id="correlation-1"),
+        pytest.param(HEADER + '[parameters]\n"pcs.latent_corr_income" = [0.9, 0.1]\n',
+                     "parameters.pcs.latent_corr_income", id="status-variance-above-1"),
+        pytest.param(HEADER + '[parameters]\n"pcs.latent_corr_income" = 0.3\n',
+                     "parameters.pcs.latent_corr_income", id="status-weight-not-by-sex"),
+        pytest.param(HEADER + '[parameters]\n"mortality.rr_no_diploma" = [1.2, -1.0]\n',
+                     "parameters.mortality.rr_no_diploma", id="negative-rr"),
         pytest.param(HEADER + '[parameters]\n"mortality.qx_first_year" = 2017\n',
                      "parameters.mortality.qx_last_year", id="qx-years-inverted"),
         pytest.param(HEADER + '[parameters]\n"education.shares_age_50_64" = '

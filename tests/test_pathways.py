@@ -44,6 +44,9 @@ TABLES = pathways.PathwayTables.build(P, REGION)
 #: An arbitrary mortality normalisation, different at every sex and age, so that a wrong
 #: index shows.
 DEATH_NORM = 0.5 + 0.004 * np.arange(2 * N_AGES, dtype=float).reshape(2, N_AGES)
+#: Excess mortality of ouvriers and of people without diploma, different by sex.
+SEP_RR = pathways.sep_mortality_rr({**P, "mortality.rr_manual_occupation": [1.7, 1.3],
+                                    "mortality.rr_no_diploma": [1.5, 1.2]})
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = (
     kp.IN_EDUCATION, kp.EMPLOYED, kp.UNEMPLOYED, kp.RETIRED, kp.INACTIVE)
 
@@ -121,7 +124,7 @@ def lin(rr_bottom: float, rank) -> np.ndarray:
 
 def run_sep(a, **over) -> np.ndarray:
     p = P
-    corr = p["pcs.latent_corr_income"] + p["pcs.latent_corr_education"] * p[
+    corr = np.asarray(p["pcs.latent_corr_income"]) + p["pcs.latent_corr_education"] * p[
         "education.latent_corr_income"]
     args = dict(
         key_sep=rng.key(SEED, "sep", YEAR),
@@ -143,7 +146,7 @@ def run_exposures(a, **over) -> None:
     args = dict(
         key=rng.key(SEED, "exposures", YEAR),
         p_init=np.asarray(p["smoking.p_initiation"], float),
-        init_rr_edu=np.asarray(p["smoking.initiation_rr_education"], float),
+        init_rr_edu=pathways.initiation_rr_education(p),
         init_rr_income=p["smoking.initiation_rr_income"], p_quit=p["smoking.p_cessation"],
         quit_rr_edu=np.asarray(p["smoking.cessation_rr_education"], float),
         quit_rr_unemployed=p["smoking.cessation_rr_unemployed"],
@@ -189,7 +192,7 @@ def run_disease(a, **over) -> np.ndarray:
         dis_rr_income=p["disability.rr_income"],
         dis_progression_rr=p["care.progression_rr_poor_access"],
         p_dis_recovery=p["disability.p_recovery"], death_cond_rr=TABLES.death_cond_rr,
-        rr_death_income=TABLES.rr_death_income, death_norm=DEATH_NORM)
+        rr_death_income=TABLES.rr_death_income, rr_death_sep=SEP_RR, death_norm=DEATH_NORM)
     args.update(over)
     args["inc_base"] = np.ascontiguousarray(args["inc_base"]).reshape(kp.N_CONDITIONS, -1)
     counts = np.zeros((kd.count_rows(), N_GROUPS * 2 * N_AGES), dtype=np.int32)
@@ -316,15 +319,15 @@ def test_sep_entry_rank_by_hand():
     moves = run_sep(a, p_loss=0.0, mobility_sd=0.0)
     wp, ws = P["income.entry_weight_parents"], P["income.entry_weight_status"]
     wn = kp.ENTRY_NOISE_WEIGHT
-    corr = P["pcs.latent_corr_income"] + P["pcs.latent_corr_education"] * P[
+    corr = np.asarray(P["pcs.latent_corr_income"]) + P["pcs.latent_corr_education"] * P[
         "education.latent_corr_income"]
-    scale = math.sqrt(wp * wp + ws * ws + wn * wn + 2 * wp * ws * corr)
+    scale = np.sqrt(wp * wp + ws * ws + wn * wn + 2 * wp * ws * corr)
     nd = NormalDist()
     expected = []
     for i in range(n):
         u4 = quad("sep", a["pid"][i])[3]
         z = (wp * nd.inv_cdf(r0[i]) + ws * a["status_score"][i] / 20.0 + wn * nd.inv_cdf(u4))
-        expected.append(nd.cdf(z / scale))
+        expected.append(nd.cdf(z / scale[a["sex"][i]]))
     assert np.all(a["employment"] == EMPLOYED)
     np.testing.assert_allclose(a["income_rank"], expected, rtol=1e-6, atol=1e-7)
     # every change of vingtile is a move between the carried counts
@@ -410,7 +413,7 @@ def test_sep_leaves_the_dead_alone():
 def test_exposures_smoking_initiation_and_cessation_certain():
     ages = [11, 12, 15, 25, 26, 30]
     a = people(6, age=ages)
-    run_exposures(a, p_init=np.ones(2), init_rr_edu=np.ones(5), init_rr_income=1.0)
+    run_exposures(a, p_init=np.ones(2), init_rr_edu=np.ones((2, 5)), init_rr_income=1.0)
     assert a["smoking"].tolist() == [0, 1, 1, 1, 0, 0]
     b = people(5, age=[40, 25, 40, 40, 70], smoking=[1, 1, 2, 0, 1],
                employment=[EMPLOYED, EMPLOYED, EMPLOYED, EMPLOYED, UNEMPLOYED])
@@ -435,7 +438,7 @@ def test_exposures_smoking_obesity_and_stress_by_hand():
     u = np.array([quad("exposures", pid)
                   for pid in a["pid"]])
     p_init = (np.asarray(p["smoking.p_initiation"])[s]
-              * np.asarray(p["smoking.initiation_rr_education"])[e]
+              * pathways.initiation_rr_education(p)[s, e]
               * lin(p["smoking.initiation_rr_income"], r))
     q = (p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[e]
          * np.where(unemp, p["smoking.cessation_rr_unemployed"], 1.0))
@@ -664,7 +667,9 @@ def test_disease_relative_risk_of_death_by_hand():
                conditions=[0b00101, 0b10000, 0, 0b11111], smoking=[2, 1, 0, 1],
                disability=[1, 0, 0, 1], insurance=[kp.INS_NONE, kp.INS_PRIVATE,
                                                   kp.INS_CSS_FREE, kp.INS_PRIVATE],
-               care=[kp.CARE_GP, kp.CARE_GP, kp.CARE_GP, kp.CARE_GP | kp.CARE_FORGONE])
+               care=[kp.CARE_GP, kp.CARE_GP, kp.CARE_GP, kp.CARE_GP | kp.CARE_FORGONE],
+               pcs=[5, 5, 2, 4], education=[0, 3, 0, 0])
+    group = [3, 2, 1, 1]  # ouvrier without diploma, ouvrier, no diploma (a child), no diploma
     run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
                 p_dis_recovery=0.0, dis_onset=np.zeros(N_AGES))
     cond_rr = [
@@ -678,7 +683,8 @@ def test_disease_relative_risk_of_death_by_hand():
     for i in range(4):
         s, age = a["sex"][i], a["age"][i]
         b = min(int(a["income_rank"][i] * np.float32(100)), 99)
-        want = DEATH_NORM[s, age] * cond_rr[i] * TABLES.rr_death_income[s, age, b]
+        want = (DEATH_NORM[s, age] * cond_rr[i] * TABLES.rr_death_income[s, age, b]
+                * SEP_RR[s, age, group[i]])
         assert a["rr_death"][i] == pytest.approx(want, rel=1e-6), i
         combo = ((int(a["conditions"][i]) * 2 + (i in (0, 3))) * 3 + int(a["smoking"][i])) * 2
         combo += int(a["disability"][i])
@@ -700,12 +706,15 @@ def test_death_rr_all_and_condition_rr_all_by_hand():
     a["alive"][:10] = 0
     out = np.zeros(200)
     call(kp.death_rr_all, a, {"death_cond_rr": TABLES.death_cond_rr,
-                              "rr_death_income": TABLES.rr_death_income, "out": out})
+                              "rr_death_income": TABLES.rr_death_income,
+                              "rr_death_sep": SEP_RR, "out": out})
     poor = (((a["care"] & kp.CARE_FORGONE) > 0) | ((a["care"] & kp.CARE_GP) == 0)
             | (a["insurance"] == kp.INS_NONE)).astype(int)
     combo = ((a["conditions"].astype(int) * 2 + poor) * 3 + a["smoking"]) * 2 + a["disability"]
     b = np.minimum((a["income_rank"] * np.float32(100)).astype(int), 99)
-    want = TABLES.death_cond_rr[combo] * TABLES.rr_death_income[a["sex"], a["age"], b]
+    g = (a["pcs"] == 5) * 2 + (a["education"] == 0)
+    want = (TABLES.death_cond_rr[combo] * TABLES.rr_death_income[a["sex"], a["age"], b]
+            * SEP_RR[a["sex"], a["age"], g])
     want[:10] = 0.0
     np.testing.assert_allclose(out, want, rtol=1e-12)
     out = np.zeros((kp.N_CONDITIONS, 200))
@@ -885,6 +894,8 @@ AGENTS, YEARS, DIR_SEED, REPLICATES = 60_000, 15, 1, 3
 #: Every input that differs by income, diploma, PCS or employment, made neutral.
 NO_GRADIENT = {
     "smoking.initiation_rr_education": [1.0] * 5,
+    "mortality.rr_manual_occupation": [1.0, 1.0],
+    "mortality.rr_no_diploma": [1.0, 1.0],
     "smoking.initiation_rr_income": 1.0,
     "smoking.cessation_rr_education": [1.0] * 5,
     "smoking.cessation_rr_unemployed": 1.0,
@@ -916,13 +927,13 @@ ARMS = {
                    "care.p_no_insurance_eligible_non_taker": 0.0,
                    "care.p_no_insurance_other": 0.0, "care.p_no_gp": 0.0, "care.p_forgone": 0.0},
     "no_gradient": NO_GRADIENT,
+    "no_occupational_risk": {"mortality.rr_manual_occupation": [1.0, 1.0]},
 }
 
 
 @functools.cache
-def quintile_gap(arm: str) -> dict[str, float]:
-    """e0 of the richest minus the poorest income quintile, by sex, over all simulated years
-    of the replicates pooled."""
+def arm_life_expectancy(arm: str) -> pd.DataFrame:
+    """e0 and e35 by stratum, over all simulated years of the replicates pooled."""
     raw = tomllib.loads(BASELINE.read_text("utf-8"))
     raw["parameters"] = ARMS[arm]
     sc = parse_scenario(raw).with_options(agents=AGENTS, years=YEARS, seed=DIR_SEED)
@@ -933,9 +944,19 @@ def quintile_gap(arm: str) -> dict[str, float]:
         first, last = model.window_bounds(YEARS)
         assert last - first + 1 == YEARS
         inputs.append(metrics.window(model.life_table_input(), first, last))
-    le = metrics.life_expectancy_by_stratum(pd.concat(inputs, ignore_index=True), ages=(0,))
-    g = metrics.gap(le, "income_quintile", "1", "5")
-    return {row.sex: float(row.gap) for row in g.itertuples()}
+    return metrics.life_expectancy_by_stratum(pd.concat(inputs, ignore_index=True),
+                                              ages=(0, 35))
+
+
+def arm_gap(arm: str, by: str, low: str, high: str, age: int) -> dict[str, float]:
+    """e(age) of group ``high`` minus group ``low`` of stratum ``by``, by sex."""
+    g = metrics.gap(arm_life_expectancy(arm), by, low, high)
+    return {row.sex: float(row.gap) for row in g.itertuples() if row.age == age}
+
+
+def quintile_gap(arm: str) -> dict[str, float]:
+    """e0 of the richest minus the poorest income quintile, by sex."""
+    return arm_gap(arm, "income_quintile", "1", "5", 0)
 
 
 def test_neutral_parameters_are_accepted():
@@ -975,8 +996,49 @@ def test_equal_access_to_care_narrows_the_gap_modestly():
 
 
 @pytest.mark.slow
+def test_occupational_risk_widens_the_gap_between_cadres_and_ouvriers():
+    """Without the excess mortality of ouvriers, men's gap in e35 between cadres and
+    ouvriers narrows (common random numbers); it stays large (diploma and income)."""
+    base = arm_gap("baseline", "pcs", "ouvriers", "cadres", 35)
+    cf = arm_gap("no_occupational_risk", "pcs", "ouvriers", "cadres", 35)
+    assert base["M"] - cf["M"] > 0.3, (base, cf)
+    assert cf["M"] > 2.0
+    assert abs(base["F"] - cf["F"]) < 0.5  # the women's excess risk is near 1
+
+
+@pytest.mark.slow
 def test_no_gradient_in_the_inputs_gives_no_gradient_in_life_expectancy():
     cf = quintile_gap("no_gradient")
     assert quintile_gap("baseline")["M"] > 5.0
     for sex in ("M", "F"):
         assert abs(cf[sex]) < 1.5, (sex, cf[sex])
+
+
+def test_sep_mortality_rr_by_hand():
+    """1 before 18, the full relative risks from 18 to 65, their logs falling linearly to
+    0 at 95; the product for ouvriers without diploma; one table per sex."""
+    t = SEP_RR
+    assert t.shape == (2, N_AGES, 4)
+    np.testing.assert_array_equal(t[:, :18, :], 1.0)
+    np.testing.assert_array_equal(t[:, :, 0], 1.0)
+    for s, (ro, rd) in enumerate(((1.7, 1.5), (1.3, 1.2))):
+        for age in (18, 40, 65):
+            assert t[s, age, 1] == pytest.approx(rd) and t[s, age, 2] == pytest.approx(ro)
+            assert t[s, age, 3] == pytest.approx(ro * rd)
+        assert t[s, 80, 2] == pytest.approx(ro ** 0.5)  # halfway from 65 to 95
+        assert t[s, 80, 1] == pytest.approx(rd ** 0.5)
+        np.testing.assert_allclose(t[s, 95:, :], 1.0)
+
+
+def test_mortality_counterfactual_ignores_category_and_diploma():
+    """Under eq[mortality] an ouvrier without diploma gets the reference person's risk."""
+    a = people(2, pcs=[5, 2], education=[0, 4], income_rank=[0.1, 0.1])
+    eq = np.zeros(7, dtype=np.uint8)
+    eq[kp.EQ_MORTALITY] = 1
+    run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
+                p_dis_recovery=0.0, dis_onset=np.zeros(N_AGES), eq=eq)
+    assert a["rr_death"][0] == a["rr_death"][1]
+    a = people(2, pcs=[5, 2], education=[0, 4], income_rank=[0.1, 0.1])
+    run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
+                p_dis_recovery=0.0, dis_onset=np.zeros(N_AGES))
+    assert a["rr_death"][0] == pytest.approx(a["rr_death"][1] * 1.7 * 1.5, rel=1e-6)

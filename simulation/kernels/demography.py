@@ -266,7 +266,7 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
             zr = z_r[t]
             z_edu = rho_edu * zr + s_edu * z_e[t]
             c_edu[t] = ordinal(z_edu, edu_cuts)
-            z_st = g_edu * z_edu + g_inc * zr + resid * z_p[t]
+            z_st = g_edu * z_edu + g_inc[c_sx[t]] * zr + resid[c_sx[t]] * z_p[t]
             c_pcs[t] = pcs_order[ordinal(z_st, pcs_cuts[c_sx[t]])]
             c_status[t] = np.int8(min(max(round(z_st * 20.0), -127), 127))
         alive[k0:k1] = 1

@@ -28,7 +28,8 @@ from .demography import G_VINGTILE, _count, event_rows, nonzero_rows
 from .fastmath import exp_small, norm_ppf, pick, prob_from_hazard
 
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
-INACTIFS = 6
+OUVRIERS, INACTIFS = 5, 6
+SANS_DIPLOME = 0
 SENS_JOB_LOSS, SENS_RETIREMENT, SENS_MATERNITY = 1, 2, 4
 #: Scratch mark of an entrant to work in :func:`sep_step` (vingtile moves use 1-20).
 ENTRANT = 128
@@ -99,7 +100,8 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
       probability of their diploma and rank: youth unemployment is about three times the
       job-loss rate of established workers, assumption) with an adult standard of living whose normal score mixes the
       household's (weight ``w_parents``), their own latent status (``w_status``) and noise,
-      scaled to unit variance so that ranks stay uniform.
+      scaled to unit variance so that ranks stay uniform (``corr_status_income[sex]``, the
+      correlation of the status with the household's income score, sets the scale).
     * Employed people lose their job with probability
       ``p_loss * loss_rr_edu[diploma] * (1 + slope * (0.5 - rank))`` (a sensitive period);
       the unemployed find one with ``p_find``.
@@ -114,8 +116,9 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
     """
     n_chunks = (n + chunk - 1) // chunk
     wn = ENTRY_NOISE_WEIGHT
-    scale = math.sqrt(w_parents * w_parents + w_status * w_status + wn * wn
-                      + 2.0 * w_parents * w_status * corr_status_income)
+    # by sex: the occupational status correlates with the household's income by sex
+    scale = np.sqrt(w_parents * w_parents + w_status * w_status + wn * wn
+                    + 2.0 * w_parents * w_status * corr_status_income)
     width = mobility_sd * math.sqrt(6.0)
     # the small tables as scalars for the selects of the vectorised loop
     lr0, lr1, lr2, lr3, lr4 = (loss_rr_edu[0], loss_rr_edu[1], loss_rr_edu[2], loss_rr_edu[3],
@@ -157,7 +160,7 @@ def sep_step(pid, alive, sex, age, education, pcs, employment, income_rank, stat
                 zp = norm_ppf(min(max(r, 1e-9), 1.0 - 1e-9))
                 zs = status_score[i] / 20.0
                 zn = norm_ppf(min(max(u4, 1e-9), 1.0 - 1e-9))
-                r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale)
+                r = norm_cdf((w_parents * zp + w_status * zs + wn * zn) / scale[sex[i]])
             st, sens = _retire(np.uint8(st), c_sens[j] & np.uint8(SENS_MATERNITY), a, retire_age)
             c_emp[j] = st
             c_sens[j] = sens
@@ -251,7 +254,7 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
     """Exposures over the year, then the cumulative load.
 
     * Smoking: never-smokers aged 12-25 start with probability
-      ``p_init[sex] * init_rr_edu[diploma] * gradient(init_rr_income)``; daily smokers aged
+      ``p_init[sex] * init_rr_edu[sex, diploma] * gradient(init_rr_income)``; daily smokers aged
       26+ quit with ``p_quit * quit_rr_edu[diploma]`` (times ``quit_rr_unemployed`` when
       unemployed).
     * Obesity: onset for children with ``p_obese_child * child_rr_parents[parents' PCS]``,
@@ -309,7 +312,7 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
             rs, es, un_s = (REF_RANK, REF_EDUCATION, False) if eq[EQ_SMOKING] else (
                 r, e, unemployed)
             if smk == 0 and a >= 12 and a <= 25:
-                if u1 < (p_init[sex[i]] * init_rr_edu[es] * gradient(init_rr_income, rs)
+                if u1 < (p_init[sex[i]] * init_rr_edu[sex[i], es] * gradient(init_rr_income, rs)
                          * (1.0 - d_lit)):
                     smk = 1
             elif smk == 1 and a >= 26:
@@ -388,8 +391,10 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
     w0, w1, w2, w3 = load_weights[0], load_weights[1], load_weights[2], load_weights[3]
     keep_load = 1.0 - load_decay
     pi0, pi1 = p_init[0], p_init[1]
-    ie0, ie1, ie2, ie3, ie4 = (init_rr_edu[0], init_rr_edu[1], init_rr_edu[2], init_rr_edu[3],
-                               init_rr_edu[4])
+    ie0, ie1, ie2, ie3, ie4 = (init_rr_edu[0, 0], init_rr_edu[0, 1], init_rr_edu[0, 2],
+                               init_rr_edu[0, 3], init_rr_edu[0, 4])
+    if0, if1, if2, if3, if4 = (init_rr_edu[1, 0], init_rr_edu[1, 1], init_rr_edu[1, 2],
+                               init_rr_edu[1, 3], init_rr_edu[1, 4])
     qe0, qe1, qe2, qe3, qe4 = (quit_rr_edu[0], quit_rr_edu[1], quit_rr_edu[2], quit_rr_edu[3],
                                quit_rr_edu[4])
     ae0, ae1, ae2, ae3, ae4 = (adult_rr_edu[0], adult_rr_edu[1], adult_rr_edu[2],
@@ -415,7 +420,8 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
         _exposures_chunk(
             c_pid, c_alive, c_sex, c_age, c_edu, c_ppcs, c_emp, c_rank, c_sens, c_smk, c_ob,
             c_nu, c_st, c_load, key, eq_s, eq_o, eq_t, ne_s, ne_t, w0, w1, w2, w3,
-            keep_load, pi0, pi1, ie0, ie1, ie2, ie3, ie4, qe0, qe1, qe2, qe3, qe4, ae0, ae1,
+            keep_load, pi0, pi1, ie0, ie1, ie2, ie3, ie4, if0, if1, if2, if3, if4, qe0, qe1,
+            qe2, qe3, qe4, ae0, ae1,
             ae2, ae3, ae4, cp, init_rr_income, p_quit, quit_rr_unemployed, p_obese_child,
             p_obese_adult, adult_rr_income, p_obese_remission, p_stress,
             stress_rr_unemployed, stress_rr_income, sensitive_multiplier)
@@ -425,7 +431,8 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
 def _exposures_chunk(
         c_pid, c_alive, c_sex, c_age, c_edu, c_ppcs, c_emp, c_rank, c_sens, c_smk, c_ob,
         c_nu, c_st, c_load, key, eq_s, eq_o, eq_t, ne_s, ne_t, w0, w1, w2, w3, keep_load,
-        pi0, pi1, ie0, ie1, ie2, ie3, ie4, qe0, qe1, qe2, qe3, qe4, ae0, ae1, ae2, ae3, ae4,
+        pi0, pi1, ie0, ie1, ie2, ie3, ie4, if0, if1, if2, if3, if4, qe0, qe1, qe2, qe3, qe4,
+        ae0, ae1, ae2, ae3, ae4,
         cp, init_rr_income, p_quit, quit_rr_unemployed, p_obese_child, p_obese_adult,
         adult_rr_income, p_obese_remission, p_stress, stress_rr_unemployed,
         stress_rr_income, sensitive_multiplier):  # pragma: no cover - numba
@@ -443,8 +450,9 @@ def _exposures_chunk(
         smk0 = c_smk[j]
         rs = REF_RANK if eq_s else r
         es = np.uint8(REF_EDUCATION) if eq_s else e
-        p_start = ((pi1 if c_sex[j] else pi0) * pick(es, ie0, ie1, ie2, ie3, ie4)
-                   * gradient(init_rr_income, rs))
+        woman = c_sex[j] != 0
+        rr_e = pick(es, if0, if1, if2, if3, if4) if woman else pick(es, ie0, ie1, ie2, ie3, ie4)
+        p_start = (pi1 if woman else pi0) * rr_e * gradient(init_rr_income, rs)
         q = p_quit * pick(es, qe0, qe1, qe2, qe3, qe4)
         q = q * quit_rr_unemployed if unemployed & ne_s else q
         start = (smk0 == 0) & (a >= 12) & (a <= 25) & (u1 < p_start)
@@ -642,26 +650,38 @@ def poor_access(care_flags, insurance_code) -> bool:
 
 
 @njit(cache=True, inline="always")
-def death_rr(cond, poor, smk, dis, s, a, rank, death_cond_rr, rr_death_income):
-    """Relative risk of death before normalisation (see :func:`disease_step`)."""
+def sep_group(pcs, education) -> int:
+    """Index of a person's group in ``rr_death_sep``: ``2 * ouvrier + no diploma``."""
+    return np.int64(pcs == OUVRIERS) * 2 + np.int64(education == SANS_DIPLOME)
+
+
+@njit(cache=True, inline="always")
+def death_rr(cond, poor, smk, dis, s, a, rank, g, death_cond_rr, rr_death_income,
+             rr_death_sep):
+    """Relative risk of death before normalisation (see :func:`disease_step`); ``g`` is
+    the person's :func:`sep_group` (0 under the mortality counterfactual)."""
     n_bins = rr_death_income.shape[2]
     combo = ((np.int64(cond) * 2 + np.int64(poor)) * 3 + np.int64(smk)) * 2 + np.int64(dis)
-    return death_cond_rr[combo] * rr_death_income[s, a, min(np.int64(rank * np.float32(n_bins)),
-                                                            n_bins - 1)]
+    return (death_cond_rr[combo] * rr_death_income[s, a, min(np.int64(rank * np.float32(n_bins)),
+                                                             n_bins - 1)]
+            * rr_death_sep[s, a, g])
 
 
 @njit(cache=True, parallel=True)
 def death_rr_all(alive, sex, age, income_rank, smoking, insurance, care, conditions,
-                 disability, n, death_cond_rr, rr_death_income, eq, out):  # pragma: no cover
+                 disability, pcs, education, n, death_cond_rr, rr_death_income, rr_death_sep,
+                 eq, out):  # pragma: no cover
     """Un-normalised relative risk of death of everyone (for the normalisation at start)."""
     for i in prange(n):
         if alive[i] == 0:
             out[i] = 0.0
             continue
+        eq_m = eq[EQ_MORTALITY] != 0
         out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]), smoking[i],
                           disability[i], sex[i], age[i],
-                          np.float32(REF_RANK) if eq[EQ_MORTALITY] else income_rank[i],
-                          death_cond_rr, rr_death_income)
+                          np.float32(REF_RANK) if eq_m else income_rank[i],
+                          0 if eq_m else sep_group(pcs[i], education[i]),
+                          death_cond_rr, rr_death_income, rr_death_sep)
 
 
 @njit(cache=True, parallel=True)
@@ -703,8 +723,9 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                  insurance, care, conditions, disability, rr_death, n, chunk, key_disease,
                  inc_base, onset_rr, load_log_rr, p_cancer_remission,
                  dis_onset, dis_rr_condition, dis_rr_income, dis_progression_rr,
-                 p_dis_recovery, death_cond_rr, rr_death_income, death_norm, department, pcs,
-                 education, n_ages, disabled_counts, iv, eq):  # pragma: no cover - numba
+                 p_dis_recovery, death_cond_rr, rr_death_income, rr_death_sep, death_norm,
+                 department, pcs, education, n_ages, disabled_counts, iv,
+                 eq):  # pragma: no cover - numba
     """Chronic conditions, disability, and the relative risk of death, over the year.
 
     Onset of condition c (if absent) with hazard
@@ -724,7 +745,9 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     :func:`simulation.pathways.death_rr_table`: for each condition
     ``1 + (RR_c - 1) * (case-fatality factor if poor access)``, times the direct relative
     risks of smoking and disability) times the residual income gradient
-    ``rr_death_income[sex, age, rank bin]``. ``death_norm`` makes the mean relative risk at each
+    ``rr_death_income[sex, age, rank bin]`` times ``rr_death_sep[sex, age, group]``, the
+    excess risk of ouvriers (occupational risks) and of people without diploma
+    (:func:`sep_group`). ``death_norm`` makes the mean relative risk at each
     age and sex 1 in the initial population, so the population keeps INED's mortality.
 
     The disabled are counted by [group, sex, age] into ``disabled_counts[chunk]`` (flat),
@@ -732,8 +755,8 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
 
     Youth mental-health support lowers the onset of psychiatric conditions at 11-25. The
     counterfactuals ``eq[disease]`` and ``eq[mortality]`` use the reference person's rank in
-    the onset table (vulnerability and residual gradient) and in the residual mortality
-    gradient.
+    the onset table (vulnerability and residual gradient) and the reference person's rank,
+    category and diploma in the residual mortality gradients.
 
     Each chunk is visited in passes: a branch-free pass over everyone computes the draws
     and the onset hazards and the relative risk of death as if nothing changed, and flags
@@ -781,6 +804,8 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
         c_cond = conditions[lo:hi]
         c_dis = disability[lo:hi]
         c_rr = rr_death[lo:hi]
+        c_pcs = pcs[lo:hi]
+        c_edu = education[lo:hi]
         for j in range(m):
             s = np.int64(c_sex[j])
             a = np.int64(c_age[j])
@@ -816,8 +841,10 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             fl[j] = np.uint8(live) & (np.uint8(may) | np.uint8(youth)
                                       | (np.uint8(in_range) ^ np.uint8(1)))
             r_d = ref if eq_m else rk
-            rr = np.float32(death_norm[s, a] * death_rr(cd, poor, smk, dis, s, a, r_d,
-                                                         death_cond_rr, rr_death_income))
+            g = 0 if eq_m else sep_group(c_pcs[j], c_edu[j])
+            rr = np.float32(death_norm[s, a] * death_rr(cd, poor, smk, dis, s, a, r_d, g,
+                                                         death_cond_rr, rr_death_income,
+                                                         rr_death_sep))
             c_rr[j] = rr if live else c_rr[j]
         # the flagged people's rows without a branch, then the general path for them
         rows = np.empty(m, dtype=np.int32)
@@ -861,8 +888,10 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                 dis = 0
             disability[i] = dis
             r_d = np.float32(REF_RANK) if eq_m else income_rank[i]
+            g = 0 if eq_m else sep_group(pcs[i], education[i])
             rr_death[i] = np.float32(death_norm[s, a] * death_rr(
-                cond, poor, smk, dis, s, a, r_d, death_cond_rr, rr_death_income))
+                cond, poor, smk, dis, s, a, r_d, g, death_cond_rr, rr_death_income,
+                rr_death_sep))
         # the disabled (about one in nine): their rows without a branch, then their counts
         n_dis = 0
         for j in range(m):
