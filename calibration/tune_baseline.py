@@ -29,6 +29,10 @@ least 1)                             education and people without diploma (men 7
                                      women 4.2 years)
 pcs.latent_corr_income (women's)     INSEE e35 gap between cadres and ouvrieres
                                      (3.2 years)
+disability.p_onset (per sex)         DREES disability-free life expectancy at 65
+                                     (men 10.4, women 11.5 years, 2019)
+disability.p_onset_base (per sex)    DREES disability-free life expectancy at birth
+                                     (men 63.7, women 64.6 years, 2019)
 ===================================  =================================================
 
 Everything else keeps its sourced or assumed value. With ``--write`` the tuned values are
@@ -61,7 +65,7 @@ TUNED = ["smoking.p_initiation", "smoking.initiation_rr_education", "obesity.p_i
          "disease.incidence_scale", "disease.rr_income_residual", "mortality.rr_income_residual",
          "mortality.income_gradient_at_90", "mortality.level", "mortality.level_old_age",
          "mortality.rr_manual_occupation", "mortality.rr_no_diploma",
-         "pcs.latent_corr_income"]
+         "pcs.latent_corr_income", "disability.p_onset", "disability.p_onset_base"]
 #: Years of the e35 gap per unit of log relative risk of ouvriers or of people without
 #: diploma (a first guess; the damped steps converge from it).
 E35_GAP_SLOPE = 5.0
@@ -165,6 +169,18 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
             v["pcs.latent_corr_income"][1] = float(np.clip(
                 v["pcs.latent_corr_income"][1]
                 + damp * (gap_o["observed"] - gap_o["model"]) / 6.0, 0.0, 0.6))
+    onset, base = [], []
+    for s, sex in enumerate(("M", "F")):
+        h65 = t[(t["target"] == "healthy life expectancy at 65") & (t["group"] == sex)].iloc[0]
+        h0 = t[(t["target"] == "healthy life expectancy at 0") & (t["group"] == sex)].iloc[0]
+        # about 4 years of healthy life expectancy at 65 per unit of log onset, and a
+        # constant hazard of 0.002 a year per year at birth (first guesses; damped)
+        onset.append(float(np.clip(v["disability.p_onset"][s] * math.exp(
+            damp * (h65["model"] - h65["observed"]) / 4.0), 1e-4, 0.1)))
+        base.append(float(np.clip(v["disability.p_onset_base"][s]
+                                  + damp * 0.002 * (h0["model"] - h0["observed"]), 0.0, 0.2)))
+    v["disability.p_onset"] = onset
+    v["disability.p_onset_base"] = base
     v["mortality.rr_manual_occupation"] = rr_o
     v["mortality.rr_no_diploma"] = rr_d
     v["mortality.rr_income_residual"] = new_r

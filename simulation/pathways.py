@@ -127,6 +127,24 @@ def initiation_rr_education(p: dict[str, Any]) -> np.ndarray:
     return np.vstack([rr, rr ** p["smoking.education_gradient_share_women"]])
 
 
+#: Age from which the constant part of the onset of activity limitation applies (the
+#: surveys of limitation, SRCV and EHIS, start at 16).
+DISABILITY_BASE_FROM_AGE = 16
+
+
+def disability_onset(p: dict[str, Any]) -> np.ndarray:
+    """Hazard of activity limitation without condition at median income, by [sex, age]:
+    ``disability.p_onset_base`` from age 16 plus ``disability.p_onset`` at 40 growing by
+    ``disability.log_rate_per_year_of_age`` a year (capped at 2)."""
+    ages = np.arange(N_AGES, dtype=float)
+    out = np.empty((2, N_AGES))
+    for s in range(2):
+        out[s] = (p["disability.p_onset_base"][s] * (ages >= DISABILITY_BASE_FROM_AGE)
+                  + p["disability.p_onset"][s]
+                  * np.exp(p["disability.log_rate_per_year_of_age"] * (ages - 40.0)))
+    return np.minimum(out, 2.0)
+
+
 def onset_rr_table(p: dict[str, Any]) -> np.ndarray:
     """Relative risk of onset by [condition, exposure combination, income rank bin].
 
@@ -195,7 +213,7 @@ class PathwayTables:
     priority_share: np.ndarray  # [department]
     rr_death_income: np.ndarray  # [sex, age, rank bin]
     rr_death_sep: np.ndarray  # [sex, age, kp.sep_group]
-    dis_onset: np.ndarray  # [age]
+    dis_onset: np.ndarray  # [sex, age]
     leave_age: np.ndarray
     onset_rr: np.ndarray  # [condition, exposure combination, rank bin]
     death_cond_rr: np.ndarray  # [(conditions, poor access, smoking, disability) combination]
@@ -215,16 +233,14 @@ class PathwayTables:
         w = shortfall * region.population
         share = np.clip(p["care.priority_zone_share"] * region.total * shortfall / w.sum(), 0, 0.9)
         p_no_gp = np.vstack([no_gp, np.clip(2.0 * no_gp, 0, 0.9)])  # assumption: x2 in zones
-        ages = np.arange(N_AGES)
-        dis_onset = p["disability.p_onset"] * np.exp(
-            p["disability.log_rate_per_year_of_age"] * (ages - 40.0))
+        dis_onset = disability_onset(p)
         rr_inc = residual_mortality_gradient(p)
         return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
                    rr_death_sep=sep_mortality_rr(p),
                    interventions=empty_plan(len(region.codes)),
                    equalise=np.zeros(len(PATHWAYS), dtype=np.uint8),
                    onset_rr=onset_rr_table(p), death_cond_rr=death_rr_table(p),
-                   dis_onset=np.minimum(dis_onset, 2.0),
+                   dis_onset=dis_onset,
                    leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
 
     # -- argument packs -------------------------------------------------------------
@@ -507,9 +523,13 @@ def _draw_conditions(a: dict[str, np.ndarray], rows: slice, rr: np.ndarray, prev
     # for every block of people
     ends = [rr_c ** k * g for k in (0, len(CONDITIONS))
             for g in (_gradient(p["disability.rr_income"], np.array([0.0, 1.0])))]
-    a["disability"][rows] = _initial_draws(seed, year, 4, pid) < _cumulative_prevalence(
-        tables.dis_onset, mult, p["disability.p_recovery"], age,
-        (float(np.min(ends)), float(np.max(ends))))
+    prevalence = np.zeros(n)
+    for s in range(2):
+        m = sex == s
+        prevalence[m] = _cumulative_prevalence(
+            tables.dis_onset[s], mult[m], p["disability.p_recovery"], age[m],
+            (float(np.min(ends)), float(np.max(ends))))
+    a["disability"][rows] = _initial_draws(seed, year, 4, pid) < prevalence
 
 
 def chunking(n: int, min_chunk: int = 16_384) -> tuple[int, int]:

@@ -6,6 +6,8 @@ their sources, in ``simulation/data``):
 
 * life expectancy at birth, 60 and 65 by income vingtile and sex, and the gap between the
   richest and poorest 5% (INSEE, Insee Première 1687, 2012-2016);
+* healthy (disability-free) life expectancy at birth and at 65 by sex (DREES, Études et
+  Résultats 1173, 2019);
 * gaps in life expectancy at 35 between cadres and ouvriers or agriculteurs, and between
   graduates of higher education and each other diploma, by sex (INSEE, Insee Première 1584,
   2009-2013);
@@ -35,6 +37,7 @@ from .population import read_data
 
 INSEE = "INSEE, Insee Premiere 1687 (2018), 2012-2016"
 INSEE_PCS = "INSEE, Insee Premiere 1584 (2016), 2009-2013"
+DREES_EVSI = "DREES, Etudes et Resultats 1173 (2020), 2019"
 #: Gaps in life expectancy at 35 scored against INSEE (the two that
 #: calibration/tune_baseline.py tunes); the others are shown for reference.
 SCORED_E35_GAPS = (("pcs", "ouvriers"), ("education", "sans_diplome"))
@@ -120,6 +123,12 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
             rows.append(_row(f"{col} whole population", sex, float(o.loc[0, col]),
                              float(a.iloc[0]), "years", INSEE))
     rows += _e35_gaps(le)
+    evsi = read_data("drees_disability_free_life_expectancy_2019.csv")
+    for r in evsi[evsi["limitation"] == "any"].itertuples():
+        m = le[(le["sex"] == r.sex) & (le["by"] == "all") & (le["age"] == r.age)]
+        rows.append(_row(f"healthy life expectancy at {r.age}", r.sex, float(r.evsi),
+                         float(m["hle"].iloc[0]) if len(m) else np.nan, "years", DREES_EVSI,
+                         tol_abs=1.0))
     prev = read_data("drees_chronic_disease_prevalence_by_income_decile_2016_2017.csv")
     for bit, name, group in ((1, "cardiovascular", "Maladies cardioneurovasculaires"),
                              (2, "diabetes", "Diabète")):

@@ -640,7 +640,7 @@ def test_disease_disability_onset_recovery_and_counts():
     a = people(5, sex=[0, 1, 1, 0, 1], age=[30, 70, 85, 50, 20], income_rank=[0.1, 0.37, 0.8,
                0.55, 0.99], pcs=[5, 2, 4, 6, 0], education=[0, 4, 2, 1, 3],
                department=[0, 5, 12, 3, 7], alive=[1, 1, 1, 1, 0])
-    counts = run_disease(a, dis_onset=np.full(N_AGES, 1e3), p_dis_recovery=0.0)
+    counts = run_disease(a, dis_onset=np.full((2, N_AGES), 1e3), p_dis_recovery=0.0)
     assert a["disability"].tolist() == [1, 1, 1, 1, 0]
     assert counts.sum() == 4 * 4  # four people, each in four strata
     for i in range(4):
@@ -653,7 +653,7 @@ def test_disease_disability_onset_recovery_and_counts():
     assert counts[flat(kd.G_PCS + 2, 1, 70)] == 1
     assert counts[flat(kd.G_EDUCATION + 4, 1, 70)] == 1
     assert counts[flat(kd.G_DEPARTMENT + 5, 1, 70)] == 1
-    counts = run_disease(a, dis_onset=np.zeros(N_AGES), p_dis_recovery=1.0)
+    counts = run_disease(a, dis_onset=np.zeros((2, N_AGES)), p_dis_recovery=1.0)
     assert not a["disability"].any() and not counts.any()
 
 
@@ -671,7 +671,7 @@ def test_disease_relative_risk_of_death_by_hand():
                pcs=[5, 5, 2, 4], education=[0, 3, 0, 0])
     group = [3, 2, 1, 1]  # ouvrier without diploma, ouvrier, no diploma (a child), no diploma
     run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
-                p_dis_recovery=0.0, dis_onset=np.zeros(N_AGES))
+                p_dis_recovery=0.0, dis_onset=np.zeros((2, N_AGES)))
     cond_rr = [
         (1 + (rr[0] - 1) * cf) * (1 + (rr[2] - 1) * cf) * math.sqrt(smk_rr)
         * p["disease.rr_death_disability"],
@@ -1036,9 +1036,23 @@ def test_mortality_counterfactual_ignores_category_and_diploma():
     eq = np.zeros(7, dtype=np.uint8)
     eq[kp.EQ_MORTALITY] = 1
     run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
-                p_dis_recovery=0.0, dis_onset=np.zeros(N_AGES), eq=eq)
+                p_dis_recovery=0.0, dis_onset=np.zeros((2, N_AGES)), eq=eq)
     assert a["rr_death"][0] == a["rr_death"][1]
     a = people(2, pcs=[5, 2], education=[0, 4], income_rank=[0.1, 0.1])
     run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
-                p_dis_recovery=0.0, dis_onset=np.zeros(N_AGES))
+                p_dis_recovery=0.0, dis_onset=np.zeros((2, N_AGES)))
     assert a["rr_death"][0] == pytest.approx(a["rr_death"][1] * 1.7 * 1.5, rel=1e-6)
+
+
+def test_disability_onset_by_hand():
+    """The constant part from 16, the growing part from its level at 40, by sex."""
+    p = {**P, "disability.p_onset": [0.004, 0.006], "disability.p_onset_base": [0.01, 0.02],
+         "disability.log_rate_per_year_of_age": 0.05}
+    t = pathways.disability_onset(p)
+    assert t.shape == (2, N_AGES)
+    for s, (grow, base) in enumerate(((0.004, 0.01), (0.006, 0.02))):
+        assert t[s, 15] == pytest.approx(grow * math.exp(-1.25))
+        assert t[s, 16] == pytest.approx(base + grow * math.exp(-1.2))
+        assert t[s, 40] == pytest.approx(base + grow)
+        assert t[s, 80] == pytest.approx(base + grow * math.exp(2.0))
+    assert t.max() <= 2.0

@@ -735,7 +735,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
     exposures' relative risks, differential vulnerability and the residual income gradient;
     people living with cancer leave that state with
     ``p_cancer_remission``. Activity limitation starts with hazard
-    ``dis_onset[age] * dis_rr_condition[n_conditions] * gradient(dis_rr_income)`` (times
+    ``dis_onset[sex, age] * dis_rr_condition[n_conditions] * gradient(dis_rr_income)`` (times
     ``dis_progression_rr`` with a condition and poor access to care) and ends with
     ``p_dis_recovery``. Poor access to care: forgone care this year, no complementary
     insurance or no registered GP.
@@ -833,7 +833,8 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             n_cond = N_BITS[cd & np.uint8(31)]
             poor = poor_access(c_care[j], c_ins[j])
             dis = c_dis[j]
-            h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, np.float64(rk))
+            h = (dis_onset[s, a] * dis_rr_condition[n_cond]
+                 * gradient(dis_rr_income, np.float64(rk)))
             h = h * (dis_progression_rr if poor & (n_cond > 0) else 1.0)
             may |= ((dis == 0) & (u_dis < h)) | ((dis != 0) & (u_dis < p_dis_recovery))
             youth = youth_on & (a >= 11) & (a <= 25)
@@ -879,7 +880,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             dis = disability[i]
             ud = u_dis
             if dis == 0:
-                h = dis_onset[a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
+                h = dis_onset[s, a] * dis_rr_condition[n_cond] * gradient(dis_rr_income, r)
                 if poor and n_cond > 0:
                     h *= dis_progression_rr
                 if ud < prob_from_hazard(h):
