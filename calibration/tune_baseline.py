@@ -33,6 +33,8 @@ disability.p_onset (per sex)         DREES disability-free life expectancy at 65
                                      (men 10.4, women 11.5 years, 2019)
 disability.p_onset_base (per sex)    DREES disability-free life expectancy at birth
                                      (men 63.7, women 64.6 years, 2019)
+care.p_forgone                       forgone care for cost 16+, 3.5% (INSEE SRCV 2017)
+care.forgone_rr_income               forgone care 6.5% in the poorest fifth
 ===================================  =================================================
 
 Everything else keeps its sourced or assumed value. With ``--write`` the tuned values are
@@ -65,7 +67,8 @@ TUNED = ["smoking.p_initiation", "smoking.initiation_rr_education", "obesity.p_i
          "disease.incidence_scale", "disease.rr_income_residual", "mortality.rr_income_residual",
          "mortality.income_gradient_at_90", "mortality.level", "mortality.level_old_age",
          "mortality.rr_manual_occupation", "mortality.rr_no_diploma",
-         "pcs.latent_corr_income", "disability.p_onset", "disability.p_onset_base"]
+         "pcs.latent_corr_income", "disability.p_onset", "disability.p_onset_base",
+         "care.p_forgone", "care.forgone_rr_income"]
 #: Years of the e35 gap per unit of log relative risk of ouvriers or of people without
 #: diploma (a first guess; the damped steps converge from it).
 E35_GAP_SLOPE = 5.0
@@ -179,6 +182,15 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
             damp * (h65["model"] - h65["observed"]) / 4.0), 1e-4, 0.1)))
         base.append(float(np.clip(v["disability.p_onset_base"][s]
                                   + damp * 0.002 * (h0["model"] - h0["observed"]), 0.0, 0.2)))
+    f_all = t[(t["target"] == "forgone care for cost 16+") & (t["group"] == "all")].iloc[0]
+    f_q1 = t[(t["target"] == "forgone care for cost 16+")
+             & (t["group"] == "income quintile 1")].iloc[0]
+    v["care.p_forgone"] = float(np.clip(v["care.p_forgone"] * (
+        f_all["observed"] / max(f_all["model"], 0.1)) ** damp, 1e-3, 0.5))
+    ratio_t = f_q1["observed"] / f_all["observed"]
+    ratio_m = f_q1["model"] / max(f_all["model"], 0.1)
+    v["care.forgone_rr_income"] = float(np.clip(1 + (v["care.forgone_rr_income"] - 1) * (
+        (ratio_t - 1) / max(ratio_m - 1, 0.05)) ** damp, 1.0, 10.0))
     v["disability.p_onset"] = onset
     v["disability.p_onset_base"] = base
     v["mortality.rr_manual_occupation"] = rr_o

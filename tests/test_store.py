@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -91,9 +92,23 @@ def pg_url(pg_server_url: str):
         yield sa.engine.make_url(pg_server_url).set(database=name).render_as_string(
             hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(admin, name)
         admin.dispose()
+
+
+def _drop_database(admin: sa.Engine, name: str) -> None:
+    """Drop a throw-away database. FORCE stops lingering sessions; without the
+    pg_signal_backend role (granted by .ci/run) it cannot stop an autovacuum worker that
+    has just entered the database, so wait for the worker and try again."""
+    for attempt in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.ProgrammingError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
