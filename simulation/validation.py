@@ -6,6 +6,8 @@ their sources, in ``simulation/data``):
 
 * life expectancy at birth, 60 and 65 by income vingtile and sex, and the gap between the
   richest and poorest 5% (INSEE, Insee Première 1687, 2012-2016);
+* the probability of dying between 35 and 65 of ouvriers and cadres, and the ratio of
+  their death rates at 45 and 90 (INSEE, Insee Première 1584; without a tolerance);
 * healthy (disability-free) life expectancy at birth and at 65 by sex (DREES, Études et
   Résultats 1173, 2019);
 * gaps in life expectancy at 35 between cadres and ouvriers or agriculteurs, and between
@@ -102,10 +104,12 @@ def _row(target: str, group: str, observed: float, model: float, unit: str, sour
             "difference": diff, "unit": unit, "tolerance": tol, "ok": ok, "source": source}
 
 
-def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
-                    params: dict[str, Any]) -> pd.DataFrame:
+def compare_targets(le: pd.DataFrame, people: pd.DataFrame, params: dict[str, Any],
+                    lti: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per target from model outputs: ``le`` from
-    :meth:`HealthInequalityModel.life_expectancy`, ``people`` from :func:`population_frame`."""
+    :meth:`HealthInequalityModel.life_expectancy`, ``people`` from :func:`population_frame`;
+    with the pooled life-table input ``lti``, also the age pattern of mortality by
+    category (:func:`_ouvriers_cadres`)."""
     rows = []
     obs = read_data("insee_life_expectancy_by_income_vingtile_2012_2016.csv")
     for sex, code in (("M", "H"), ("F", "F")):
@@ -124,6 +128,8 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame,
             rows.append(_row(f"{col} whole population", sex, float(o.loc[0, col]),
                              float(a.iloc[0]), "years", INSEE))
     rows += _e35_gaps(le)
+    if lti is not None:
+        rows += _ouvriers_cadres(lti)
     evsi = read_data("drees_disability_free_life_expectancy_2019.csv")
     for r in evsi[evsi["limitation"] == "any"].itertuples():
         m = le[(le["sex"] == r.sex) & (le["by"] == "all") & (le["age"] == r.age)]
@@ -198,6 +204,39 @@ def _e35_gaps(le: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
+#: Ages pooled for INSEE's mortality ratios "at 45" and "at 90" (five single years each).
+RATIO_AGES = {45: (43, 47), 90: (88, 92)}
+
+
+def _ouvriers_cadres(lti: pd.DataFrame) -> list[dict[str, Any]]:
+    """Probability of dying between 35 and 65 of ouvriers and cadres, and the ratio of
+    their death rates at 45 and 90, by sex (INSEE, Insee Première 1584), from deaths and
+    person-years pooled over the years and replicates of ``lti``; reported without a
+    tolerance. q(x) = m / (1 + m / 2), as in the life tables."""
+    obs = read_data("insee_mortality_ouvriers_cadres_2009_2013.csv")
+    sub = lti[(lti["by"] == "pcs") & lti["group"].isin(["ouvriers", "cadres"])]
+    agg = sub.groupby(["sex", "group", "age"])[["deaths", "person_years"]].sum()
+    rows = []
+    for r in obs.itertuples():
+        if r.indicator == "p_death_35_65":
+            a = agg.loc[(r.sex, r.group)].reindex(range(35, 65), fill_value=0.0)
+            m = a["deaths"] / a["person_years"].where(a["person_years"] > 0)
+            model = 100 * (1 - float(np.prod(1 - m / (1 + m / 2))))
+            rows.append(_row("probability of dying 35-65", f"{r.sex} {r.group}",
+                             float(r.value), model, "%", INSEE_PCS))
+        else:
+            age = int(r.indicator.rsplit("_", 1)[1])
+            lo, hi = RATIO_AGES[age]
+            rate = {}
+            for g in ("ouvriers", "cadres"):
+                a = agg.loc[(r.sex, g)].reindex(range(lo, hi + 1), fill_value=0.0).sum()
+                rate[g] = a["deaths"] / a["person_years"] if a["person_years"] > 0 else np.nan
+            rows.append(_row(f"death rate ouvriers / cadres at {age} ({lo}-{hi})", r.sex,
+                             float(r.value), float(rate["ouvriers"] / rate["cadres"]),
+                             "ratio", INSEE_PCS))
+    return rows
+
+
 def pooled_replicate(scenario: Scenario, replicate: int,
                      progress: Callable[[int], None] | None = None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -221,14 +260,21 @@ def run_pooled(scenario: Scenario, replicates: int = 1,
     pooled in replicate order, so the result does not depend on the executor."""
     from . import metrics
 
+    lti, people = _pooled_input(scenario, replicates, progress, executor)
+    return metrics.life_expectancy_by_stratum(lti, healthy=True), people
+
+
+def _pooled_input(scenario: Scenario, replicates: int,
+                  progress: Callable[[int], None] | None, executor: Any
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The life-table input and the living people of every replicate, in replicate order."""
     if executor is None:
         parts = [pooled_replicate(scenario, r, progress) for r in range(replicates)]
     else:
         done = dict(executor.map(pooled_replicate, [(scenario, r) for r in range(replicates)]))
         parts = [done[r] for r in range(replicates)]
-    le = metrics.life_expectancy_by_stratum(pd.concat([p[0] for p in parts], ignore_index=True),
-                                            healthy=True)
-    return le, pd.concat([p[1] for p in parts], ignore_index=True)
+    return (pd.concat([p[0] for p in parts], ignore_index=True),
+            pd.concat([p[1] for p in parts], ignore_index=True))
 
 
 def validate(scenario: Scenario, replicates: int = 1,
@@ -238,5 +284,8 @@ def validate(scenario: Scenario, replicates: int = 1,
     Life expectancies are period tables pooled over the whole horizon and the replicates
     (``window_years`` is ignored) to pool as many deaths as possible. The replicates run on
     ``executor`` if given (same results)."""
-    le, people = run_pooled(scenario, replicates, progress, executor)
-    return compare_targets(le, people, scenario.parameters), le
+    from . import metrics
+
+    lti, people = _pooled_input(scenario, replicates, progress, executor)
+    le = metrics.life_expectancy_by_stratum(lti, healthy=True)
+    return compare_targets(le, people, scenario.parameters, lti), le

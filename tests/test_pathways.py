@@ -1056,3 +1056,29 @@ def test_disability_onset_by_hand():
         assert t[s, 40] == pytest.approx(base + grow)
         assert t[s, 80] == pytest.approx(base + grow * math.exp(2.0))
     assert t.max() <= 2.0
+
+
+def test_ouvriers_cadres_rows_against_constant_hazards():
+    """Constant death rates (ouvriers 0.02, cadres 0.01 a year, two replicates' worth of
+    person-years split over two years): q = m / (1 + m / 2) each year from 35 to 64, and a
+    ratio of 2 at 45 and 90 whatever the pooling."""
+    from simulation.validation import _ouvriers_cadres
+
+    rows = []
+    for sex in ("M", "F"):
+        for group, m in (("ouvriers", 0.02), ("cadres", 0.01)):
+            for year in (2030, 2031):
+                for age in range(N_AGES):
+                    rows.append({"year": year, "sex": sex, "by": "pcs", "group": group,
+                                 "age": age, "deaths": 500 * m, "person_years": 500.0})
+    lti = pd.DataFrame(rows)
+    lti = pd.concat([lti, lti.assign(by="education", group="bac")], ignore_index=True)
+    out = {(r["target"], r["group"]): r["model"] for r in _ouvriers_cadres(lti)}
+    for sex in ("M", "F"):
+        for group, m in (("ouvriers", 0.02), ("cadres", 0.01)):
+            want = 100 * (1 - (1 - m / (1 + m / 2)) ** 30)
+            assert out[("probability of dying 35-65", f"{sex} {group}")] == pytest.approx(want)
+        for age in (45, 90):
+            lo, hi = (43, 47) if age == 45 else (88, 92)
+            key = (f"death rate ouvriers / cadres at {age} ({lo}-{hi})", sex)
+            assert out[key] == pytest.approx(2.0)
