@@ -16,11 +16,11 @@ their sources, in ``simulation/data``):
 * diabetes and cardiovascular prevalence by income decile, age- and sex-standardised
   (DREES, Études et Résultats 1243, 2016-2017);
 * daily smoking at 18-75 by sex, diploma and employment (Santé publique France, Baromètre
-  santé 2022, BEH 2023 n°9-10);
+  santé 2022, BEH 2023 n°9-10) and by income tercile (Baromètre 2020, BEH 2021 n°8);
 * non-take-up of the free CSS among the eligible (DREES, 2022);
 * forgone care for cost, overall and in the poorest fifth (INSEE SRCV 2017, ±1 point);
-* complementary insurance and adult obesity by social group (DREES, ObEpi), reported
-  without a tolerance (orders of magnitude).
+* complementary insurance and adult obesity by social group, diploma and employment
+  (DREES, EHIS, ObEpi), reported without a tolerance (orders of magnitude).
 
 The issue's tolerances are kept in the ``tolerance`` column (``abs`` in the target's unit,
 ``rel`` relative) and ``ok`` says whether the model meets them.
@@ -46,6 +46,7 @@ DREES_EVSI = "DREES, Etudes et Resultats 1173 (2020), 2019"
 SCORED_E35_GAPS = (("pcs", "ouvriers"), ("education", "sans_diplome"))
 DREES = "DREES, Etudes et Resultats 1243 (2022), 2016-2017, standardised"
 BEH = "Sante publique France, Barometre sante 2022 (BEH 2023 n.9-10)"
+BEH2021 = "Sante publique France, Barometre sante 2020 (BEH 2021 n.8)"
 
 
 def population_frame(model: HealthInequalityModel) -> pd.DataFrame:
@@ -177,8 +178,20 @@ def compare_targets(le: pd.DataFrame, people: pd.DataFrame, params: dict[str, An
     rows.append(_row("forgone care for cost 16+", "income quintile 1", 6.5,
                      100 * forgone[adults16 & (people["quintile"] == 1)].mean(), "%",
                      "INSEE SRCV 2017", tol_abs=1))
+    tercile = (adults["income_rank"] * 3).astype(int)
+    rows.append(_row("daily smoking 18-75", "lowest income tercile", 33.3,
+                     100 * smoker[tercile == 0].mean(), "%", BEH2021))
+    rows.append(_row("daily smoking 18-75", "highest income tercile", 18.0,
+                     100 * smoker[tercile == 2].mean(), "%", BEH2021))
+    rows.append(_row("no complementary insurance", "unemployed", 15.0,
+                     100 * none[people["employment"] == 2].mean(), "%",
+                     "EHIS 2019, Panorama 2019 (14-16%)"))
     a18 = people[people["age"] >= 18]
     rows.append(_row("adult obesity", "all", 17.0, 100 * a18["obese"].mean(), "%", "ObEpi 2020"))
+    rows.append(_row("adult obesity", "no diploma", 24.5,
+                     100 * a18.loc[a18["education"] == 0, "obese"].mean(), "%", "ObEpi 2012"))
+    rows.append(_row("adult obesity", "higher education", 7.3,
+                     100 * a18.loc[a18["education"] == 4, "obese"].mean(), "%", "ObEpi 2012"))
     rows.append(_row("adult obesity", "cadres", 9.9, 100 * a18.loc[a18["pcs"] == 2, "obese"].mean(),
                      "%", "ObEpi 2020"))
     rows.append(_row("adult obesity", "employes et ouvriers", 18.0,
