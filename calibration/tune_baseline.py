@@ -115,6 +115,11 @@ def run_once(values: dict, agents: int, years: int, seed: int, replicates: int) 
             "obesity": people.loc[people["age"] >= 18, "obese"].mean()}
 
 
+def target_row(t, target: str, group: str):
+    """The row of the validation table ``t`` for one target and group."""
+    return t[(t["target"] == target) & (t["group"] == group)].iloc[0]
+
+
 def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
     v = {k: (list(x) if isinstance(x, list) else x) for k, x in values.items()}
     t = res["table"]
@@ -141,7 +146,7 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
         for r, rt, rm in zip(v["disease.rr_income_residual"], ratio_t, res["ratio"], strict=True)]
     new_r, new_level, new_att, new_old = [], [], [], []
     for s, sex in enumerate(("M", "F")):
-        row = t[(t["target"] == "e0 gap V20-V1") & (t["group"] == sex)].iloc[0]
+        row = target_row(t, "e0 gap V20-V1", sex)
         lr = math.log(v["mortality.rr_income_residual"][s]) + (
             row["observed"] - row["model"]) / gap_slope[s]
         new_r.append(float(np.clip(math.exp(lr), 0.3, 20)))
@@ -154,16 +159,16 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
         g_obs = obs[f"{sex} V20"] - obs[f"{sex} V1"]
         new_att.append(float(np.clip(v["mortality.income_gradient_at_90"][s]
                                      * (g_obs / max(g_model, 0.5)) ** 1.2, 0.0, 1.5)))
-        e0 = t[(t["target"] == "e0 whole population") & (t["group"] == sex)].iloc[0]
+        e0 = target_row(t, "e0 whole population", sex)
         new_level.append(float(v["mortality.level"][s] * math.exp(
             (e0["model"] - e0["observed"]) / 9.0)))
-        e65 = t[(t["target"] == "e65 whole population") & (t["group"] == sex)].iloc[0]
+        e65 = target_row(t, "e65 whole population", sex)
         new_old.append(float(v["mortality.level_old_age"][s] * math.exp(
             (e65["model"] - e65["observed"]) / 8.0)))
     rr_o, rr_d = [], []
     for s, sex in enumerate(("M", "F")):
-        gap_o = t[t["group"] == f"{sex} cadres - ouvriers"].iloc[0]
-        gap_d = t[t["group"] == f"{sex} superieur - sans_diplome"].iloc[0]
+        gap_o = target_row(t, "e35 gap by category", f"{sex} cadres - ouvriers")
+        gap_d = target_row(t, "e35 gap by diploma", f"{sex} superieur - sans_diplome")
         rr_o.append(float(np.clip(v["mortality.rr_manual_occupation"][s] * math.exp(
             damp * (gap_o["observed"] - gap_o["model"]) / E35_GAP_SLOPE), 1.0, 6.0)))
         rr_d.append(float(np.clip(v["mortality.rr_no_diploma"][s] * math.exp(
@@ -174,17 +179,16 @@ def update(values: dict, res: dict, gap_slope: list[float]) -> dict:
                 + damp * (gap_o["observed"] - gap_o["model"]) / 6.0, 0.0, 0.6))
     onset, base = [], []
     for s, sex in enumerate(("M", "F")):
-        h65 = t[(t["target"] == "healthy life expectancy at 65") & (t["group"] == sex)].iloc[0]
-        h0 = t[(t["target"] == "healthy life expectancy at 0") & (t["group"] == sex)].iloc[0]
+        h65 = target_row(t, "healthy life expectancy at 65", sex)
+        h0 = target_row(t, "healthy life expectancy at 0", sex)
         # about 4 years of healthy life expectancy at 65 per unit of log onset, and a
         # constant hazard of 0.002 a year per year at birth (first guesses; damped)
         onset.append(float(np.clip(v["disability.p_onset"][s] * math.exp(
             damp * (h65["model"] - h65["observed"]) / 4.0), 1e-4, 0.1)))
         base.append(float(np.clip(v["disability.p_onset_base"][s]
                                   + damp * 0.002 * (h0["model"] - h0["observed"]), 0.0, 0.2)))
-    f_all = t[(t["target"] == "forgone care for cost 16+") & (t["group"] == "all")].iloc[0]
-    f_q1 = t[(t["target"] == "forgone care for cost 16+")
-             & (t["group"] == "income quintile 1")].iloc[0]
+    f_all = target_row(t, "forgone care for cost 16+", "all")
+    f_q1 = target_row(t, "forgone care for cost 16+", "income quintile 1")
     v["care.p_forgone"] = float(np.clip(v["care.p_forgone"] * (
         f_all["observed"] / max(f_all["model"], 0.1)) ** damp, 1e-3, 0.5))
     ratio_t = f_q1["observed"] / f_all["observed"]

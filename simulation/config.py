@@ -47,7 +47,7 @@ from .interventions import (
     Allocation,
     Intervention,
 )
-from .population import EDUCATION, PCS
+from .population import EDUCATION, PCS, status_explained_variance
 
 REGIONS = ("occitanie",)
 MAX_AGENTS = 2_000_000_000
@@ -501,9 +501,8 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
     for name in ("education.latent_corr_income", "pcs.latent_corr_education"):
         if not -1 < p[name] < 1:
             bad(name, "a correlation in (-1, 1)")
-    ge, rho = p["pcs.latent_corr_education"], p["education.latent_corr_income"]
-    if any(not 0 <= g < 1 or ge * ge + g * g + 2 * ge * g * rho > 1
-           for g in p["pcs.latent_corr_income"]):
+    if (any(not 0 <= g < 1 for g in p["pcs.latent_corr_income"])
+            or (status_explained_variance(p) > 1).any()):
         bad("pcs.latent_corr_income", "two weights in [0, 1) (men, women) that keep the "
             "status score's explained variance at most 1 with pcs.latent_corr_education")
     if any(not 10 <= a <= 40 for a in p["employment.school_leaving_age"]):

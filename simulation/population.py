@@ -206,15 +206,22 @@ def pcs_cut_points() -> np.ndarray:
     return cuts
 
 
-def status_weights(params: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
-    """Weights of the latent status score: z = ge * z_education + gi * z_income + r * noise,
-    with r set so that z has unit variance (z_education and z_income correlate at
-    ``education.latent_corr_income``); ``gi`` and ``r`` by sex (men, women)."""
+def status_explained_variance(params: dict[str, Any]) -> np.ndarray:
+    """Variance of ``ge * z_education + gi * z_income`` by sex (men, women), with
+    z_education and z_income correlated at ``education.latent_corr_income``: at most 1 for
+    a valid status score."""
     ge = params["pcs.latent_corr_education"]
     gi = np.asarray(params["pcs.latent_corr_income"], dtype=float)
-    rho = params["education.latent_corr_income"]
-    var = ge * ge + gi * gi + 2 * ge * gi * rho
-    return ge, gi, np.sqrt(np.maximum(1.0 - var, 0.0))
+    return ge * ge + gi * gi + 2 * ge * gi * params["education.latent_corr_income"]
+
+
+def status_weights(params: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weights of the latent status score: z = ge * z_education + gi * z_income + r * noise,
+    with r set so that z has unit variance (:func:`status_explained_variance`); ``gi`` and
+    ``r`` by sex (men, women)."""
+    gi = np.asarray(params["pcs.latent_corr_income"], dtype=float)
+    var = status_explained_variance(params)
+    return params["pcs.latent_corr_education"], gi, np.sqrt(np.maximum(1.0 - var, 0.0))
 
 
 def pcs_band(age: np.ndarray) -> np.ndarray:
