@@ -479,6 +479,8 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
     def bad(name: str, expected: str) -> None:
         raise ConfigError(source, f"parameters.{name}", expected, p[name])
 
+    if not 0 <= p["demography.burn_in_years"] <= 100:
+        bad("demography.burn_in_years", "a whole number of years from 0 to 100")
     if not 0 < p["demography.fertility_tfr"] <= 10:
         bad("demography.fertility_tfr", "a number in (0, 10]")
     if not 15 <= p["demography.fertility_mean_age"] <= 49:

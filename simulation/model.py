@@ -10,6 +10,10 @@ Order of processes in a year (:meth:`HealthInequalityModel.step`): socioeconomic
 (schooling, work, income mobility, retirement) → exposures → access to care → chronic
 conditions and disability (which set each person's relative risk of death) → mortality →
 ageing → births.
+
+The population is drawn ``demography.burn_in_years`` years before the scenario's start
+year and simulated up to it without being reported (:meth:`HealthInequalityModel._burn_in`),
+so that the reported years start from a state in balance with the yearly processes.
 """
 
 from __future__ import annotations
@@ -130,16 +134,22 @@ class HealthInequalityModel(mesa.Model):
                 self.region.codes, self.region.names, self.region.population,
                 self.region.doctors_per_100k, strict=False))
         ]
-        self.year = scenario.start_year
-        self.population = population if population is not None else synthesise(
-            scenario.agents, self.params, self.seed_value, self.region, scenario.start_year)
         p = self.params
+        #: Years simulated before ``start_year`` and not reported (``demography.burn_in_years``):
+        #: the population is drawn then, from cross-sectional figures, and the yearly
+        #: processes bring it to their own balance before the reported years.
+        self.burn_in_years = int(p["demography.burn_in_years"])
+        first_year = scenario.start_year - self.burn_in_years
+        self.year = first_year
+        self.population = population if population is not None else synthesise(
+            scenario.agents, p, self.seed_value, self.region, first_year,
+            cohort_shift=self.burn_in_years)
         self._h0 = baseline_hazard(p)
         self.tables = pathways.PathwayTables.build(p, self.region)
         flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
         self.tables.equalise = flags
         pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
-                            scenario.start_year, equalise=flags)
+                            first_year, equalise=flags)
         self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
         self.reached: list[dict[str, float]] = []
         self._p_birth = fertility_schedule(p)
@@ -151,7 +161,11 @@ class HealthInequalityModel(mesa.Model):
         self._counts: list[np.ndarray] = []  # per year: [alive, deaths, disabled][group, sex, age]
         self._years: list[int] = []
         self._alive_counts = self.census()  # carried forward by step()
-        self.datacollector = mesa.DataCollector(model_reporters={
+        self.datacollector = self._collector()
+        self._burn_in()
+
+    def _collector(self) -> mesa.DataCollector:
+        return mesa.DataCollector(model_reporters={
             "year": "last_year",
             "population": "last_population",
             "agents_alive": "last_alive",
@@ -163,6 +177,20 @@ class HealthInequalityModel(mesa.Model):
             "intervention_cost_eur": lambda m: float(sum(m.costs[-1].values())),
             "people_reached": lambda m: float(sum(m.reached[-1].values())),
         })
+
+    def _burn_in(self) -> None:
+        """Simulate the burn-in years (every process, interventions excepted), then forget
+        what they recorded: the reported years start at ``scenario.start_year``. A
+        counterfactual (``scenario.equalise``) applies during the burn-in too, so that its
+        state at the start is that of a population whose pathway was always equalised."""
+        for _ in range(self.burn_in_years):
+            self.step()
+        self._counts.clear()
+        self._years.clear()
+        self.costs.clear()
+        self.reached.clear()
+        self.datacollector = self._collector()
+        self.steps = 0
 
     # ------------------------------------------------------------------ the year
     def _chunking(self, n: int) -> tuple[int, int]:
@@ -245,8 +273,9 @@ class HealthInequalityModel(mesa.Model):
         self.year += 1
 
     def _plan_interventions(self) -> None:
-        """Compile this year's interventions (doses, budgets, costs) for the kernels."""
-        if not self.scenario.interventions:
+        """Compile this year's interventions (doses, budgets, costs) for the kernels (none
+        during the burn-in)."""
+        if not self.scenario.interventions or self.year < self.scenario.start_year:
             self.costs.append({})
             self.reached.append({})
             return

@@ -303,8 +303,8 @@ def _normal_scores(u: np.ndarray) -> np.ndarray:
 
 
 def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
-               start_year: int, growth_room: float = 1.3) -> Population:
-    """Draw ``n_agents`` people representing the region (DESIGN section 4).
+               start_year: int, growth_room: float = 1.3, cohort_shift: int = 0) -> Population:
+    """Draw ``n_agents`` people representing the region in ``start_year`` (DESIGN section 4).
 
     Age and sex from :func:`age_sex_distribution`; department in proportion to its
     population; the standard-of-living rank uniform on [0, 1) (by definition of national
@@ -313,6 +313,9 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
     (``education.latent_corr_income``) and cut by the shares of the person's age band;
     PCS from a latent status score correlated with education (``pcs.latent_corr_education``)
     cut by the shares of sex and age band; employment status from age, diploma and PCS.
+    The diploma and PCS shares describe each age band ``cohort_shift`` years later (the
+    model draws the population ``demography.burn_in_years`` before its start year and the
+    shares are those of the start year: a person gets the shares of their own cohort).
     Every draw is counter-based on (seed, stream, person id), so the population is the same
     whatever the machine.
     """
@@ -325,7 +328,7 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
     # (every draw is keyed by person id: the blocks do not change the result)
     for lo in range(0, n_agents, SYNTHESIS_BLOCK):
         _synthesise_block(pop, lo, min(n_agents, lo + SYNTHESIS_BLOCK), params, seed, region,
-                          start_year)
+                          start_year, cohort_shift)
     return pop
 
 
@@ -334,7 +337,7 @@ SYNTHESIS_BLOCK = 1 << 20
 
 
 def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any], seed: int,
-                      region: Region, start_year: int) -> None:
+                      region: Region, start_year: int, cohort_shift: int) -> None:
     n = hi - lo
     rows = slice(lo, hi)
     pid = np.arange(lo, hi, dtype=np.uint64)
@@ -357,7 +360,7 @@ def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any],
     z_income = _normal_scores(rank.astype(float))
     z_edu = rho * z_income + math.sqrt(1 - rho * rho) * _normal_scores(draws("synthesis_education"))
     cuts = education_cut_points(params)
-    band = education_band(age)
+    band = education_band(age + cohort_shift)
     edu = np.zeros(n, dtype=np.uint8)
     for b in range(cuts.shape[0]):
         m = band == b
@@ -369,7 +372,7 @@ def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any],
         draws("synthesis_pcs"))
     pop.status_score[rows] = np.clip(np.rint(z_status * 20), -127, 127).astype(np.int8)
     pcuts = pcs_cut_points()
-    pband = pcs_band(age)
+    pband = pcs_band(age + cohort_shift)
     order = np.array(PCS_STATUS_ORDER, dtype=np.uint8)
     pcs = np.zeros(n, dtype=np.uint8)
     for s in range(2):

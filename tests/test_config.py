@@ -209,6 +209,12 @@ def test_with_options_validates():
                      "parameters.pcs.latent_corr_income", id="status-weight-not-by-sex"),
         pytest.param(HEADER + '[parameters]\n"mortality.rr_no_diploma" = [1.2, -1.0]\n',
                      "parameters.mortality.rr_no_diploma", id="negative-rr"),
+        pytest.param(HEADER + '[parameters]\n"demography.burn_in_years" = 101\n',
+                     "parameters.demography.burn_in_years", id="burn-in-too-long"),
+        pytest.param(HEADER + '[parameters]\n"demography.burn_in_years" = -1\n',
+                     "parameters.demography.burn_in_years", id="burn-in-negative"),
+        pytest.param(HEADER + '[parameters]\n"demography.burn_in_years" = 2.5\n',
+                     "parameters.demography.burn_in_years", id="burn-in-not-whole"),
         pytest.param(HEADER + '[parameters]\n"mortality.qx_first_year" = 2017\n',
                      "parameters.mortality.qx_last_year", id="qx-years-inverted"),
         pytest.param(HEADER + '[parameters]\n"education.shares_age_50_64" = '
