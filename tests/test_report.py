@@ -161,6 +161,9 @@ def test_sources_uncertainty_versions_and_run_ids(built):
     assert "insee_life_expectancy_by_income_vingtile_2012_2016.csv" in text
     assert "nombres aléatoires communs" in text
     assert "ne reflètent que le hasard" in text
+    # the burn-in, from the baseline's parameters (default: drawn in 2012, 10 years earlier)
+    assert "tirée au sort 10 ans avant le début" in text
+    assert "en 2012" in text
     assert simulation.__version__ in text
     runs = built["store"].runs()
     assert runs["code_version"].iloc[0] in text
@@ -196,6 +199,7 @@ def test_english_report_through_the_command_line(built):
     text = path.read_text("utf-8")
     assert '<html lang="en">' in text and "Assumptions and sources" in text
     assert "daily smokers aged" in text and "common random numbers" in text
+    assert "drawn 10 years before the projection starts, in 2012" in text
     assert _external_resources(text) == []
     s = built["summary"]
     rec = _record(s, scenario=s["baseline"], metric="gap_e", sex="M", by="cadres-ouvriers",

@@ -569,6 +569,13 @@ T: dict[str, dict[str, Any]] = {
         "col_cost_source": "Source du coût",
         "src_none": "Aucune intervention dans cette comparaison.",
         "src_model": "Principales sources de données du modèle",
+        "src_burn_in": "La population simulée est tirée au sort {years} ans avant le début de "
+                       "la projection, en {first}, puis simulée jusqu'à {start} sans que ces "
+                       "années soient présentées ni qu'aucune intervention n'y agisse : son "
+                       "état de santé au départ est ainsi celui que produisent les "
+                       "mécanismes du modèle, et non une photographie qui s'en écarterait "
+                       "(sans cela, l'écart d'espérance de vie de référence se réduisait de "
+                       "lui-même au cours des premières années).",
         "src_model_intro": "Le modèle simule, année par année et personne par personne, la "
                            "population de l'Occitanie : âge, sexe, département, niveau de "
                            "vie, diplôme, catégorie socioprofessionnelle, expositions (tabac, "
@@ -885,6 +892,12 @@ T: dict[str, dict[str, Any]] = {
         "col_cost_source": "Source of the cost",
         "src_none": "No intervention in this comparison.",
         "src_model": "The model's main data sources",
+        "src_burn_in": "The simulated population is drawn {years} years before the projection "
+                       "starts, in {first}, then simulated up to {start} without these years "
+                       "being shown or any intervention acting in them: its state of health at "
+                       "the start is thus the one the model's mechanisms produce, not a "
+                       "snapshot at odds with them (without this, the baseline's gap in life "
+                       "expectancy narrowed by itself over the first years).",
         "src_model_intro": "The model simulates the population of Occitanie year by year and "
                            "person by person: age, sex, department, standard of living, "
                            "diploma, socio-professional category, exposures (smoking, "

@@ -614,6 +614,12 @@ def sources_section(data: ReportData, lang: str) -> str:
     out += _p(esc(t(lang, "src_model_intro")))
     out += _tag("ul", "".join(_tag("li", esc(typography(x, lang)))
                               for x in T[lang]["src_producers"]))
+    base = data.baseline.scenario
+    # runs stored before the burn-in existed have no such parameter: they had none
+    years = int(base.parameters.get("demography.burn_in_years", 0)) if base is not None else 0
+    if years:
+        out += _p(esc(t(lang, "src_burn_in", years=years, first=base.start_year - years,
+                        start=base.start_year)))
     out += _p(esc(t(lang, "src_see_annex")))
     return out
 
