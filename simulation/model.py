@@ -18,6 +18,9 @@ so that the reported years start from a state in balance with the yearly process
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -102,6 +105,31 @@ def fertility_schedule(params: dict[str, Any]) -> np.ndarray:
     return out
 
 
+#: The state at the start year after the last burn-in (population, tables, carried
+#: counts), by :func:`burn_in_key`: the next model with the same key starts from a copy
+#: instead of drawing and burning in again. The scenarios of a comparison share each
+#: replicate's burn-in (interventions never act in it), and a comparison runs them
+#: replicate by replicate. One entry, for populations of at most
+#: :data:`BURN_IN_CACHE_MAX_AGENTS` (about 60 bytes a person stay in memory).
+_BURN_IN_CACHE: dict[str, tuple[Population, Any, np.ndarray]] = {}
+BURN_IN_CACHE_MAX_AGENTS = 2_000_000
+
+
+def burn_in_key(scenario: Scenario, replicate: int) -> str:
+    """What a burn-in depends on: the scenario without its interventions, name, horizon
+    or metrics, and the replicate (SHA-256 hex)."""
+    body = json.loads(scenario.canonical)
+    keep = {k: body[k] for k in ("region", "agents", "start_year", "seed", "parameters",
+                                 "equalise")}
+    keep["replicate"] = int(replicate)
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
+
+
+def clear_burn_in_cache() -> None:
+    """Forget the cached burn-in (:data:`_BURN_IN_CACHE`), e.g. to free its memory."""
+    _BURN_IN_CACHE.clear()
+
+
 def run_seed(seed: int, replicate: int) -> int:
     """The seed of one replicate: replicate r of two scenarios with the same seed share it."""
     return int(rng.stream_key(seed, 0, replicate)) >> 1
@@ -141,15 +169,22 @@ class HealthInequalityModel(mesa.Model):
         self.burn_in_years = int(p["demography.burn_in_years"])
         first_year = scenario.start_year - self.burn_in_years
         self.year = first_year
-        self.population = population if population is not None else synthesise(
-            scenario.agents, p, self.seed_value, self.region, first_year,
-            cohort_shift=self.burn_in_years)
         self._h0 = baseline_hazard(p)
-        self.tables = pathways.PathwayTables.build(p, self.region)
-        flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
-        self.tables.equalise = flags
-        pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
-                            first_year, equalise=flags)
+        key = (burn_in_key(scenario, replicate)
+               if population is None and pathways_enabled and self.burn_in_years else None)
+        cached = _BURN_IN_CACHE.get(key) if key is not None else None
+        if cached is None:
+            self.population = population if population is not None else synthesise(
+                scenario.agents, p, self.seed_value, self.region, first_year,
+                cohort_shift=self.burn_in_years)
+            self.tables = pathways.PathwayTables.build(p, self.region)
+            flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
+            self.tables.equalise = flags
+            pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
+                                first_year, equalise=flags)
+        else:  # the state at the start year of an identical burn-in, copied
+            self.population = cached[0].copy()
+            self.tables = copy.deepcopy(cached[1])
         self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
         self.reached: list[dict[str, float]] = []
         self._p_birth = fertility_schedule(p)
@@ -160,9 +195,17 @@ class HealthInequalityModel(mesa.Model):
         self._n_groups = kd.n_groups(len(self.departments))
         self._counts: list[np.ndarray] = []  # per year: [alive, deaths, disabled][group, sex, age]
         self._years: list[int] = []
-        self._alive_counts = self.census()  # carried forward by step()
         self.datacollector = self._collector()
-        self._burn_in()
+        if cached is None:
+            self._alive_counts = self.census()  # carried forward by step()
+            self._burn_in()
+            if key is not None and scenario.agents <= BURN_IN_CACHE_MAX_AGENTS:
+                _BURN_IN_CACHE.clear()
+                _BURN_IN_CACHE[key] = (self.population.copy(), copy.deepcopy(self.tables),
+                                       self._alive_counts.copy())
+        else:
+            self._alive_counts = cached[2].copy()
+            self.year = scenario.start_year
 
     def _collector(self) -> mesa.DataCollector:
         return mesa.DataCollector(model_reporters={

@@ -244,6 +244,14 @@ class Population:
         for name, (dtype, _) in STATE_SCHEMA.items():
             setattr(self, name, np.zeros(self.capacity, dtype=dtype))
 
+    def copy(self) -> Population:
+        """An independent copy (same capacity, rows and weight)."""
+        out = Population.__new__(Population)
+        out.n, out.capacity, out.weight = self.n, self.capacity, self.weight
+        for name in STATE_SCHEMA:
+            setattr(out, name, getattr(self, name).copy())
+        return out
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The state arrays, trimmed to the rows in use (views, not copies)."""
         return {name: getattr(self, name)[: self.n] for name in STATE_SCHEMA}

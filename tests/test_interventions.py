@@ -324,6 +324,33 @@ def test_interventions_do_not_act_during_the_burn_in():
     assert model.costs[0] and sum(model.costs[0].values()) > 0
 
 
+def test_a_shared_burn_in_gives_the_same_results():
+    """The scenarios of a comparison start from a copy of the baseline's burn-in (same
+    replicate): their results are those of a burn-in of their own, bit for bit."""
+    from simulation import model as model_module
+
+    sc = make_scenario([{"type": "smoking_cessation", "allocation": {"intensity": 1.0}}],
+                       agents=3000, years=3)
+    model_module.clear_burn_in_cache()
+    HealthInequalityModel(make_scenario(agents=3000, years=3))
+    assert len(model_module._BURN_IN_CACHE) == 1
+    shared = run_model(sc)
+    assert model_module.burn_in_key(sc, 0) in model_module._BURN_IN_CACHE  # it was reused
+    model_module.clear_burn_in_cache()
+    own = run_model(sc)
+    pd.testing.assert_frame_equal(shared.life_table_input(), own.life_table_input())
+    pd.testing.assert_frame_equal(shared.yearly_aggregates(), own.yearly_aggregates())
+    assert shared.costs == own.costs
+    a, b = shared.population.arrays(), own.population.arrays()
+    for name in STATE_SCHEMA:
+        assert np.array_equal(a[name], b[name]), name
+    # another replicate, seed or parameter burns in anew
+    key = model_module.burn_in_key
+    assert len({key(sc, 0), key(sc, 1), key(sc.with_options(seed=SEED + 1), 0),
+                key(make_scenario(agents=3001), 0)}) == 4
+    assert key(sc, 0) == key(make_scenario(agents=3000, years=9), 0)
+
+
 def test_people_never_reached_live_the_same_lives(baseline):
     """Healthier housing for department 48 only: everyone else (of the synthetic
     population, ids 0..N-1) ends in exactly the baseline's state."""
