@@ -110,7 +110,9 @@ def fertility_schedule(params: dict[str, Any]) -> np.ndarray:
 #: instead of drawing and burning in again. The scenarios of a comparison share each
 #: replicate's burn-in (interventions never act in it), and a comparison runs them
 #: replicate by replicate. One entry, for populations of at most
-#: :data:`BURN_IN_CACHE_MAX_AGENTS` (about 60 bytes a person stay in memory).
+#: :data:`BURN_IN_CACHE_MAX_AGENTS` (a copy of the state arrays, spare capacity included,
+#: about 80 bytes a person, stays in memory until the process ends or
+#: :func:`clear_burn_in_cache`).
 _BURN_IN_CACHE: dict[str, tuple[Population, Any, np.ndarray]] = {}
 BURN_IN_CACHE_MAX_AGENTS = 2_000_000
 
@@ -137,6 +139,11 @@ def run_seed(seed: int, replicate: int) -> int:
 
 class HealthInequalityModel(mesa.Model):
     """One replicate of one scenario.
+
+    The population is synthesised ``demography.burn_in_years`` before the start year and
+    burnt in up to it (or copied from an identical burn-in, see :func:`burn_in_key`); a
+    ``population`` given to the constructor is taken as drawn in that first year: it is
+    initialised and burnt in, in place.
 
     >>> from simulation.config import load_scenario
     >>> m = HealthInequalityModel(load_scenario("scenarios/baseline.toml").with_options(agents=2000))
