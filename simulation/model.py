@@ -177,21 +177,6 @@ class HealthInequalityModel(mesa.Model):
         first_year = scenario.start_year - self.burn_in_years
         self.year = first_year
         self._h0 = baseline_hazard(p)
-        key = (burn_in_key(scenario, replicate)
-               if population is None and pathways_enabled and self.burn_in_years else None)
-        cached = _BURN_IN_CACHE.get(key) if key is not None else None
-        if cached is None:
-            self.population = population if population is not None else synthesise(
-                scenario.agents, p, self.seed_value, self.region, first_year,
-                cohort_shift=self.burn_in_years)
-            self.tables = pathways.PathwayTables.build(p, self.region)
-            flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
-            self.tables.equalise = flags
-            pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
-                                first_year, equalise=flags)
-        else:  # the state at the start year of an identical burn-in, copied
-            self.population = cached[0].copy()
-            self.tables = copy.deepcopy(cached[1])
         self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
         self.reached: list[dict[str, float]] = []
         self._p_birth = fertility_schedule(p)
@@ -203,16 +188,29 @@ class HealthInequalityModel(mesa.Model):
         self._counts: list[np.ndarray] = []  # per year: [alive, deaths, disabled][group, sex, age]
         self._years: list[int] = []
         self.datacollector = self._collector()
-        if cached is None:
-            self._alive_counts = self.census()  # carried forward by step()
-            self._burn_in()
-            if key is not None and scenario.agents <= BURN_IN_CACHE_MAX_AGENTS:
-                _BURN_IN_CACHE.clear()
-                _BURN_IN_CACHE[key] = (self.population.copy(), copy.deepcopy(self.tables),
-                                       self._alive_counts.copy())
-        else:
+        key = (burn_in_key(scenario, replicate)
+               if population is None and pathways_enabled and self.burn_in_years else None)
+        cached = _BURN_IN_CACHE.get(key) if key is not None else None
+        if cached is not None:  # the state at the start year of an identical burn-in
+            self.population = cached[0].copy()
+            self.tables = copy.deepcopy(cached[1])
             self._alive_counts = cached[2].copy()
             self.year = scenario.start_year
+            return
+        self.population = population if population is not None else synthesise(
+            scenario.agents, p, self.seed_value, self.region, first_year,
+            cohort_shift=self.burn_in_years)
+        self.tables = pathways.PathwayTables.build(p, self.region)
+        flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
+        self.tables.equalise = flags
+        pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
+                            first_year, equalise=flags)
+        self._alive_counts = self.census()  # carried forward by step()
+        self._burn_in()
+        if key is not None and scenario.agents <= BURN_IN_CACHE_MAX_AGENTS:
+            _BURN_IN_CACHE.clear()
+            _BURN_IN_CACHE[key] = (self.population.copy(), copy.deepcopy(self.tables),
+                                   self._alive_counts.copy())
 
     def _collector(self) -> mesa.DataCollector:
         return mesa.DataCollector(model_reporters={

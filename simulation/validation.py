@@ -271,22 +271,23 @@ def run_pooled(scenario: Scenario, replicates: int = 1,
     people of every replicate at the end. The replicates run here one after another, or on
     ``executor`` (:mod:`simulation.executor`; ``progress`` is then not called); they are
     pooled in replicate order, so the result does not depend on the executor."""
+    _, le, people = _pooled(scenario, replicates, progress, executor)
+    return le, people
+
+
+def _pooled(scenario: Scenario, replicates: int, progress: Callable[[int], None] | None,
+            executor: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The life-table input of every replicate, life expectancy (with HLE) from it, and the
+    living people, in replicate order."""
     from . import metrics
 
-    lti, people = _pooled_input(scenario, replicates, progress, executor)
-    return metrics.life_expectancy_by_stratum(lti, healthy=True), people
-
-
-def _pooled_input(scenario: Scenario, replicates: int,
-                  progress: Callable[[int], None] | None, executor: Any
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The life-table input and the living people of every replicate, in replicate order."""
     if executor is None:
         parts = [pooled_replicate(scenario, r, progress) for r in range(replicates)]
     else:
         done = dict(executor.map(pooled_replicate, [(scenario, r) for r in range(replicates)]))
         parts = [done[r] for r in range(replicates)]
-    return (pd.concat([p[0] for p in parts], ignore_index=True),
+    lti = pd.concat([p[0] for p in parts], ignore_index=True)
+    return (lti, metrics.life_expectancy_by_stratum(lti, healthy=True),
             pd.concat([p[1] for p in parts], ignore_index=True))
 
 
@@ -297,8 +298,5 @@ def validate(scenario: Scenario, replicates: int = 1,
     Life expectancies are period tables pooled over the whole horizon and the replicates
     (``window_years`` is ignored) to pool as many deaths as possible. The replicates run on
     ``executor`` if given (same results)."""
-    from . import metrics
-
-    lti, people = _pooled_input(scenario, replicates, progress, executor)
-    le = metrics.life_expectancy_by_stratum(lti, healthy=True)
+    lti, le, people = _pooled(scenario, replicates, progress, executor)
     return compare_targets(le, people, scenario.parameters, lti), le
