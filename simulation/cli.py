@@ -322,35 +322,47 @@ def format_comparison(summary: dict) -> str:
     lines += [f"{summary['agents']:,} agents, {summary['start_year']}-"
               f"{summary['start_year'] + summary['years'] - 1}, {summary['replicates']} "
               f"replicate(s), seed {summary['seed']}; [low, high] = {summary['interval']}", ""]
-    lines.append("Gap in life expectancy at birth between the richest and poorest 5% (years)")
-    lines.append(f"{'scenario':<44}{'men':>8}{'change':>26}{'women':>8}{'change':>26}")
-    for name in [summary["baseline"], *summary["scenarios"]]:
-        cells = []
-        for sex in ("M", "F"):
-            g = rec[(rec["scenario"] == name) & (rec["metric"] == "gap_e") & (rec["by"] == "V20-V1")
-                    & (rec["sex"] == sex) & (rec["age"] == 0)]
-            if g.empty:
-                cells += ["n/a", ""]
-                continue
-            r = g.iloc[0]
-            change = ("" if name == summary["baseline"] else
-                      f"{_num(r['diff'])} [{_num(r['diff_lo'])}, {_num(r['diff_hi'])}]")
-            cells += [_num(r["value"]), change]
-        lines.append(f"{name[:43]:<44}{cells[0]:>8}{cells[1]:>26}{cells[2]:>8}{cells[3]:>26}")
-    lines += ["", f"{'scenario':<44}{'cost/yr':>10}{'deaths':>10}{'life-years':>12}"
-              f"{'QALYs':>10}{'euros per':>12}{'gap cut per':>14}",
+    for gap, title in (("Q5-Q1", "richest and poorest fifths"),
+                       ("V20-V1", "richest and poorest 5%")):
+        lines.append(f"Gap in life expectancy at birth between the {title} (years)")
+        lines.append(f"{'scenario':<44}{'men':>8}{'change':>28}{'women':>8}{'change':>28}")
+        for name in [summary["baseline"], *summary["scenarios"]]:
+            cells = []
+            for sex in ("M", "F"):
+                g = rec[(rec["scenario"] == name) & (rec["metric"] == "gap_e")
+                        & (rec["by"] == gap) & (rec["sex"] == sex) & (rec["age"] == 0)]
+                if g.empty:
+                    cells += ["n/a", ""]
+                    continue
+                r = g.iloc[0]
+                change = ("" if name == summary["baseline"] else
+                          f"{_num(r['diff'], 3)} [{_num(r['diff_lo'], 3)}, "
+                          f"{_num(r['diff_hi'], 3)}]")
+                cells += [_num(r["value"]), change]
+            lines.append(f"{name[:43]:<44}{cells[0]:>8}{cells[1]:>28}{cells[2]:>8}"
+                         f"{cells[3]:>28}")
+        lines.append("")
+    lines += [f"{'scenario':<44}{'cost/yr':>10}{'deaths':>10}{'life-years':>12}"
+              f"{'QALYs':>10}{'euros per':>12}{'EDE QALE':>10}",
               f"{'':<44}{'(M euros)':>10}{'averted':>10}{'gained':>12}{'gained':>10}"
-              f"{'life-year':>12}{'M euros, men':>14}"]
+              f"{'QALY':>12}{'change':>10}"]
     for row in summary["summary"]:
-        per = row.get("gap_reduction_per_meur_per_year_M")
         lines.append(
             f"{row['scenario'][:43]:<44}{_num((row['cost_eur_per_year'] or 0) / 1e6, 1):>10}"
             f"{_num(row['deaths_averted'], 0):>10}{_num(row['life_years_gained'], 0):>12}"
-            f"{_num(row['qalys_gained'], 0):>10}{_num(row['cost_per_life_year_eur'], 0):>12}"
-            f"{_num(per, 3):>14}")
-    lines += ["", "Totals over the horizon for the whole region; life-years, QALYs and costs "
-              "discounted at 2.5% a year (HAS 2020). Gap cut per M euros: fall of the men's gap "
-              "(years) per million euros spent a year."]
+            f"{_num(row['qalys_gained'], 0):>10}{_num(row.get('cost_per_qaly_eur'), 0):>12}"
+            f"{_num(row.get('ede_atkinson_change'), 3):>10}")
+    h = summary.get("horizon") or {}
+    effects = ("lifetime: the simulated years, then the expected remaining life of everyone "
+               "alive at their end" if h.get("effects") == "lifetime" else
+               "the simulated years only")
+    rate = h.get("discount_rate", 0.025)
+    lines += ["", f"Deaths averted over the simulated years; life-years and QALYs over the "
+              f"horizon ({effects}); life-years, QALYs and costs discounted at {rate:.1%} a "
+              "year from the start year (HAS 2020). EDE QALE: change in the equally "
+              "distributed equivalent quality-adjusted life expectancy over income fifths "
+              "(Atkinson aversion, years): above the mean change when the gains go to the "
+              "worse off."]
     return "\n".join(lines)
 
 

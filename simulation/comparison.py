@@ -76,8 +76,8 @@ AGES = (0, 35)
 GAPS = (("V20-V1", "income_vingtile", "1", "20"), ("Q5-Q1", "income_quintile", "1", "5"),
         ("cadres-ouvriers", "pcs", "ouvriers", "cadres"))
 #: Interval text of a comparison without parameter uncertainty.
-CHANCE_INTERVAL = ("2.5 and 97.5 percentiles over replicates (chance only; paired "
-                   "differences on common random numbers)")
+CHANCE_INTERVAL = ("95% confidence interval of the mean over replicates (Student t; chance "
+                   "only; paired differences on common random numbers)")
 
 
 @dataclass(frozen=True)
@@ -406,9 +406,17 @@ def comparison_hashes(spec: ComparisonSpec, summary: dict[str, Any]) -> tuple[st
 def run_outcomes(scenario: Scenario, yearly: pd.DataFrame, lti: pd.DataFrame,
                  le: pd.DataFrame, weight: float) -> dict[str, Any]:
     """Outcomes of one run: life expectancy and healthy life expectancy at 0 and 35 by SEP
-    group, the gaps, SII and RII of e0 over income vingtiles, and totals over the horizon
-    at full scale (deaths, life-years, QALYs, intervention costs), with life-years, QALYs
-    and costs discounted at ``outcomes.discount_rate`` from the start year."""
+    group, the gaps, SII and RII of e0 over income vingtiles, quality-adjusted life
+    expectancy by income quintile with its equally distributed equivalents (DCEA), and
+    totals at full scale (deaths over the simulated years; life-years, QALYs and
+    intervention costs discounted at ``outcomes.discount_rate`` from the start year).
+
+    With ``outcomes.horizon = "lifetime"`` (the default) life-years and QALYs also count
+    the expected remaining life of everyone alive at the end of the simulation (the
+    ``after_horizon_*`` columns of ``yearly``, see
+    :meth:`~simulation.model.HealthInequalityModel.remaining_life`); the simulated years
+    alone stay in ``life_years_simulated`` and ``qalys_simulated``. Intervention costs
+    stop with the interventions, so they are the same on both horizons."""
     p = scenario.parameters
     out: dict[str, Any] = {"le": le[le["age"].isin(AGES)].copy()}
     gaps = []
@@ -435,16 +443,25 @@ def run_outcomes(scenario: Scenario, yearly: pd.DataFrame, lti: pd.DataFrame,
     out["sii"] = pd.DataFrame(sii)
     rate = p["outcomes.discount_rate"]
     util = p["outcomes.utility_disability"]
+    out["dcea"] = _dcea(scenario, lti)
     allp = lti[lti["by"] == "all"].groupby("year")[["deaths", "person_years", "disabled"]].sum()
     disc = (1 + rate) ** -(allp.index.to_numpy() - scenario.start_year)
     cost = yearly.set_index("year")["intervention_cost_eur"] if (
         "intervention_cost_eur" in yearly.columns) else pd.Series(0.0, index=allp.index)
     cost = cost.reindex(allp.index, fill_value=0.0).to_numpy(float)
     qaly = allp["person_years"].to_numpy() - (1 - util) * allp["disabled"].to_numpy()
+    life_years = float((allp["person_years"].to_numpy() * disc).sum() * weight)
+    qalys = float((qaly * disc).sum() * weight)
+    tail_ly = tail_q = 0.0
+    if p["outcomes.horizon"] == "lifetime":
+        tail_ly, tail_q = (_last(yearly, "after_horizon_life_years_discounted"),
+                           _last(yearly, "after_horizon_qalys_discounted"))
     out["totals"] = {
         "deaths": float(allp["deaths"].sum() * weight),
-        "life_years": float((allp["person_years"].to_numpy() * disc).sum() * weight),
-        "qalys": float((qaly * disc).sum() * weight),
+        "life_years": life_years + tail_ly,
+        "qalys": qalys + tail_q,
+        "life_years_simulated": life_years,
+        "qalys_simulated": qalys,
         "cost_eur": float((cost * disc).sum()),
         "cost_eur_undiscounted": float(cost.sum()),
         "cost_eur_per_year": float(cost.mean()) if cost.size else 0.0,
@@ -452,12 +469,46 @@ def run_outcomes(scenario: Scenario, yearly: pd.DataFrame, lti: pd.DataFrame,
     return out
 
 
-def _summary(values: list[float]) -> dict[str, float | None]:
+def _last(yearly: pd.DataFrame, column: str) -> float:
+    """The last year's value of a yearly column; a :class:`ValueError` if the run lacks it
+    (a run stored before the lifetime horizon: run it again)."""
+    if column not in yearly.columns or pd.isna(yearly[column].iloc[-1]):
+        raise ValueError(f"the run's yearly aggregates lack {column!r}: it was stored by an "
+                         "older version; run it again with a new --db")
+    return float(yearly[column].iloc[-1])
+
+
+def _dcea(scenario: Scenario, lti: pd.DataFrame) -> dict[str, float]:
+    """Quality-adjusted life expectancy at birth by income quintile (both sexes, the last
+    ``metrics.window_years`` years) and its mean and equally distributed equivalents."""
+    p = scenario.parameters
+    last = int(lti["year"].max())
+    agg = metrics.window(lti, max(int(lti["year"].min()), last - scenario.window_years + 1),
+                         last)
+    qale = metrics.quality_adjusted_life_expectancy(agg, "income_quintile",
+                                                    p["outcomes.utility_disability"])
+    out = {f"qale_{g}": float(v) for g, v in qale.items()}
+    values = qale.to_numpy(float)
+    out["qale_mean"] = float(values.mean())
+    out["ede_atkinson"] = metrics.equally_distributed_equivalent(
+        values, kind="atkinson", aversion=p["outcomes.atkinson_epsilon"])
+    out["ede_kolm"] = metrics.equally_distributed_equivalent(
+        values, kind="kolm", aversion=p["outcomes.kolm_alpha"])
+    return out
+
+
+def _summary(values: list[float], percentiles: bool = False) -> dict[str, float | None]:
+    """Mean and 95% interval: of the mean (Student t over replicates) by default; with
+    ``percentiles`` the 2.5 and 97.5 percentiles (the spread of a PSA's draws)."""
     a = np.asarray([v for v in values if v is not None and not math.isnan(v)], float)
     if a.size == 0:
         return {"mean": None, "lo": None, "hi": None}
-    return {"mean": float(a.mean()), "lo": float(np.percentile(a, 2.5)),
-            "hi": float(np.percentile(a, 97.5))}
+    if percentiles:
+        return {"mean": float(a.mean()), "lo": float(np.percentile(a, 2.5)),
+                "hi": float(np.percentile(a, 97.5))}
+    mean, lo, hi = metrics.mean_interval(a)
+    return {"mean": mean, "lo": None if math.isnan(lo) else lo,
+            "hi": None if math.isnan(hi) else hi}
 
 
 def _gap_values(gaps: pd.DataFrame) -> dict[tuple[str, str, str, int], float]:
@@ -478,11 +529,12 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
     base = outcomes[spec.baseline.name]
     n = len(base)
     records: list[dict[str, Any]] = []
+    psa = draws is not None
 
     def add(scenario: str, metric: str, vals: list[float], base_vals: list[float],
             **keys: Any) -> None:
         diffs = [v - b for v, b in zip(vals, base_vals, strict=True)]
-        s, d = _summary(vals), _summary(diffs)
+        s, d = _summary(vals, psa), _summary(diffs, psa)
         records.append({"scenario": scenario, "metric": metric, **keys, "value": s["mean"],
                         "lo": s["lo"], "hi": s["hi"], "diff": d["mean"], "diff_lo": d["lo"],
                         "diff_hi": d["hi"]})
@@ -512,12 +564,20 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
             for m in ("sii", "rii"):
                 add(sc.name, f"{m}_e0", [r["sii"].iloc[j][m] for r in runs],
                     [r["sii"].iloc[j][m] for r in base], sex=row["sex"])
-        for m in ("deaths", "life_years", "qalys", "cost_eur", "cost_eur_per_year"):
+        for key in runs[0]["dcea"]:
+            metric, _, group = key.partition("_") if key.startswith("qale_") and \
+                key[5:].isdigit() else (key, "", "")
+            add(sc.name, metric, [r["dcea"][key] for r in runs],
+                [b["dcea"][key] for b in base],
+                **({"by": "income_quintile", "group": group} if group else {}))
+        for m in ("deaths", "life_years", "qalys", "life_years_simulated", "qalys_simulated",
+                  "cost_eur", "cost_eur_per_year"):
             add(sc.name, m, [r["totals"][m] for r in runs], [b["totals"][m] for b in base])
     frame = pd.DataFrame(records)
     derived = []
     for sc in spec.scenarios:
-        tot = frame[(frame["scenario"] == sc.name) & frame["sex"].isna()].set_index("metric")
+        tot = frame[(frame["scenario"] == sc.name) & frame["sex"].isna()
+                    & frame["group"].isna()].set_index("metric")
         dcost = tot.loc["cost_eur", "diff"]
         dly = tot.loc["life_years", "diff"]
         dq = tot.loc["qalys", "diff"]
@@ -525,7 +585,25 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
                "deaths_averted": -tot.loc["deaths", "diff"] + 0.0, "life_years_gained": dly,
                "qalys_gained": dq,
                "cost_per_life_year_eur": dcost / dly if dly and dly > 0 else None,
-               "cost_per_qaly_eur": dcost / dq if dq and dq > 0 else None}
+               "cost_per_qaly_eur": dcost / dq if dq and dq > 0 else None,
+               "allocation": _allocation(sc)}
+        for key, m in (("deaths_averted", "deaths"), ("life_years_gained", "life_years"),
+                       ("qalys_gained", "qalys")):
+            sign = -1.0 if m == "deaths" else 1.0
+            lo, hi = tot.loc[m, "diff_lo"], tot.loc[m, "diff_hi"]
+            bounds = sorted(sign * x + 0.0 for x in (lo, hi)) if (
+                lo is not None and hi is not None and lo == lo and hi == hi) else [None, None]
+            row[f"{key}_lo"], row[f"{key}_hi"] = bounds
+        for key in ("ede_atkinson", "ede_kolm", "qale_mean"):
+            row[f"{key}_change"] = tot.loc[key, "diff"] if key in tot.index else None
+            row[f"{key}_change_lo"] = tot.loc[key, "diff_lo"] if key in tot.index else None
+            row[f"{key}_change_hi"] = tot.loc[key, "diff_hi"] if key in tot.index else None
+        for sex in ("M", "F"):
+            g = frame[(frame["scenario"] == sc.name) & (frame["metric"] == "gap_e")
+                      & (frame["by"] == "Q5-Q1") & (frame["sex"] == sex) & (frame["age"] == 0)]
+            ok = len(g) and g["diff"].iloc[0] is not None and g["diff"].iloc[0] == g["diff"].iloc[0]
+            for suffix, col in (("", "diff"), ("_lo", "diff_lo"), ("_hi", "diff_hi")):
+                row[f"gap_q_e0_change_{sex}{suffix}"] = g[col].iloc[0] if ok else None
         for sex in ("M", "F"):
             row[f"gap_e0_change_{sex}"] = None  # None: too few deaths for the vingtiles
             row[f"gap_reduction_per_meur_per_year_{sex}"] = None
@@ -536,6 +614,8 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
             if len(g) and g["diff"].iloc[0] is not None and g["diff"].iloc[0] == g["diff"].iloc[0]:
                 change = g["diff"].iloc[0]
                 row[f"gap_e0_change_{sex}"] = change
+                row[f"gap_e0_change_{sex}_lo"] = g["diff_lo"].iloc[0]
+                row[f"gap_e0_change_{sex}_hi"] = g["diff_hi"].iloc[0]
                 per_year_meur = tot.loc["cost_eur_per_year", "value"] / 1e6
                 row[f"gap_reduction_per_meur_per_year_{sex}"] = (
                     -change / per_year_meur + 0.0 if per_year_meur else None)
@@ -546,9 +626,38 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
             "agents": spec.baseline.agents, "years": spec.baseline.years,
             "start_year": spec.baseline.start_year, "seed": spec.baseline.seed,
             "interval": CHANCE_INTERVAL if draws is None else draws.interval(),
+            "horizon": horizon_description(spec.baseline),
             "uncertainty": {"kind": "chance"} if draws is None else draws.describe(),
             "records": _clean(frame.to_dict(orient="records")),
             "summary": _clean(derived)}
+
+
+def horizon_description(scenario: Scenario) -> dict[str, Any]:
+    """What the comparison's outcomes cover: the years simulated (and during which the
+    interventions may run), the horizon of life-years and QALYs, the estimator of the
+    deaths and the discount rate."""
+    p = scenario.parameters
+    return {"simulated_years": [scenario.start_year, scenario.start_year + scenario.years - 1],
+            "effects": p["outcomes.horizon"], "mortality_estimator":
+            p["outcomes.mortality_estimator"], "discount_rate": p["outcomes.discount_rate"],
+            "costs": "intervention costs while the interventions run (no health-care costs "
+                     "are modelled)"}
+
+
+def _allocation(scenario: Scenario) -> list[dict[str, Any]]:
+    """Each intervention of a scenario: type, allocation mode, budget and years."""
+    out = []
+    for iv in scenario.interventions:
+        a = iv.allocation
+        rec = {"type": iv.type, "mode": a.mode, "budget_eur": a.budget_eur,
+               "intensity": None if a.budget_eur is not None else a.intensity}
+        if a.mode == "targeted":
+            rec.update(by=a.by, max_rank=a.max_rank, groups=list(a.groups))
+        elif a.mode == "proportionate":
+            rec.update(gradient=a.gradient, min_need=a.min_need, steps=list(a.steps))
+        rec.update(start_year=iv.start_year, duration_years=iv.duration_years)
+        out.append(rec)
+    return out
 
 
 def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -479,6 +479,14 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
     def bad(name: str, expected: str) -> None:
         raise ConfigError(source, f"parameters.{name}", expected, p[name])
 
+    if p["outcomes.mortality_estimator"] not in ("expected", "realised"):
+        bad("outcomes.mortality_estimator", 'one of "expected", "realised"')
+    if p["outcomes.horizon"] not in ("lifetime", "simulation"):
+        bad("outcomes.horizon", 'one of "lifetime", "simulation"')
+    if not 0 <= p["outcomes.atkinson_epsilon"] <= 100 or p["outcomes.atkinson_epsilon"] == 1:
+        bad("outcomes.atkinson_epsilon", "a number from 0 to 100, other than 1")
+    if not 0 < p["outcomes.kolm_alpha"] <= 10:
+        bad("outcomes.kolm_alpha", "a number in (0, 10]")
     if not 0 <= p["demography.burn_in_years"] <= 100:
         bad("demography.burn_in_years", "a whole number of years from 0 to 100")
     if not 0 < p["demography.fertility_tfr"] <= 10:

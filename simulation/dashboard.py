@@ -116,8 +116,9 @@ MODES: dict[str, str] = {
 GAP_LABELS: dict[str, str] = {
     "V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "cadres − ouvriers",
 }
-INTERVAL_NOTE = ("[bas ; haut] : 2,5e et 97,5e centiles sur les réplications (aléa de la "
-                 "simulation seul ; différences appariées, mêmes nombres aléatoires)")
+INTERVAL_NOTE = ("[bas ; haut] : intervalle de confiance à 95 % de la moyenne des réplications "
+                 "(loi de Student ; aléa de la simulation seul ; différences appariées, mêmes "
+                 "nombres aléatoires)")
 
 
 def esc(text: Any) -> str:
@@ -310,7 +311,7 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
     bottom.axhline(0, color="black", linewidth=0.8)
     bottom.set_ylabel("Variation par rapport\nà la référence (années)")
     bottom.set_title("Variation par rapport au scénario de référence (différence appariée ; "
-                     "barres : intervalle 2,5 %–97,5 %)", fontsize=10)
+                     "barres : intervalle de confiance à 95 %)", fontsize=10)
     bottom.grid(axis="y", alpha=0.3)
     bottom.set_xticks(x, labels, fontsize=8 if nominal else 9)
     bottom.set_xlabel(AXIS_TITLES[by])

@@ -132,6 +132,14 @@ def clear_burn_in_cache() -> None:
     _BURN_IN_CACHE.clear()
 
 
+def expected_deaths(acc: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Expected deaths by [group, sex, age] from the kernel's fixed-point accumulators
+    (multiples of 2**-32, :data:`kernels.demography.EXPECTED_SCALE`): exact in float64
+    below 2**21 deaths a cell, so sums over the groups of any stratum agree exactly."""
+    total = acc.sum(axis=0, dtype=np.int64)
+    return (total.astype(np.float64) / kd.EXPECTED_SCALE).reshape(shape)
+
+
 def run_seed(seed: int, replicate: int) -> int:
     """The seed of one replicate: replicate r of two scenarios with the same seed share it."""
     return int(rng.stream_key(seed, 0, replicate)) >> 1
@@ -187,6 +195,11 @@ class HealthInequalityModel(mesa.Model):
         self._n_groups = kd.n_groups(len(self.departments))
         self._counts: list[np.ndarray] = []  # per year: [alive, deaths, disabled][group, sex, age]
         self._years: list[int] = []
+        #: per year: expected deaths [group, sex, age] (multiples of 2**-32), or None
+        self._expected: list[np.ndarray | None] = []
+        #: "expected": life tables from each person's yearly probability of death
+        #: (Rao-Blackwellised); "realised": from the deaths drawn.
+        self.estimator = str(p["outcomes.mortality_estimator"])
         self.datacollector = self._collector()
         key = (burn_in_key(scenario, replicate)
                if population is None and pathways_enabled and self.burn_in_years else None)
@@ -234,6 +247,7 @@ class HealthInequalityModel(mesa.Model):
         for _ in range(self.burn_in_years):
             self.step()
         self._counts.clear()
+        self._expected.clear()
         self._years.clear()
         self.costs.clear()
         self.reached.clear()
@@ -272,11 +286,14 @@ class HealthInequalityModel(mesa.Model):
         cells = self._n_groups * 2 * N_AGES
         deaths_acc = np.zeros((count_rows(), cells), dtype=np.int32)
         births = np.zeros(n_chunks, dtype=np.int64)
+        # expected deaths only in reported years (the burn-in's are forgotten)
+        want_expected = self.estimator == "expected" and year >= self.scenario.start_year
+        expected_acc = np.zeros((count_rows() if want_expected else 0, cells), dtype=np.int64)
         kd.year_step(
             pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
             pop.education, pop.pcs, pop.employment, pop.rr_death, pop.event, n, chunk,
             self._h0.ravel(), self._p_birth.ravel(), rng.key(seed, "vital", year),
-            deaths_acc, births)
+            deaths_acc, births, expected_acc)
         n_births = int(births.sum())
         newborns = np.zeros((count_rows(), cells), dtype=np.int32)
         if n_births:
@@ -297,6 +314,7 @@ class HealthInequalityModel(mesa.Model):
         deaths = deaths_acc.sum(axis=0, dtype=np.int64).reshape(shape)
         start = self._alive_counts
         self._counts.append(np.stack([start, deaths, disabled]))
+        self._expected.append(expected_deaths(expected_acc, shape) if want_expected else None)
         self._years.append(year)
         survivors = start - deaths
         carried = np.zeros_like(start)
@@ -349,8 +367,57 @@ class HealthInequalityModel(mesa.Model):
     # ------------------------------------------------------------------ outputs
     def yearly_aggregates(self) -> pd.DataFrame:
         """Model-level yearly aggregates (DataCollector): one row per simulated year;
-        counts are at full scale (weighted), rates per 1,000 person-years."""
-        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        counts are at full scale (weighted), rates per 1,000 person-years. The last row
+        also carries :meth:`remaining_life` in the columns ``after_horizon_*`` (NaN on the
+        other rows)."""
+        frame = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        if len(frame):  # the lifetime closure, on the last year's row
+            for key, value in self.remaining_life().items():
+                col = np.full(len(frame), np.nan)
+                col[-1] = value
+                frame[f"after_horizon_{key}"] = col
+        return frame
+
+    def remaining_life(self) -> dict[str, float]:
+        """Expected remaining life of everyone alive now (at the end of the last simulated
+        year), at full scale: ``people``, ``life_years`` and, discounted to the start year
+        at ``outcomes.discount_rate``, ``life_years_discounted`` and ``qalys_discounted``.
+
+        Each person keeps their present relative risk of death on the baseline hazard of
+        their future ages (:func:`kernels.demography.remaining_life`); a future year's
+        quality weight is ``1 - (1 - outcomes.utility_disability) * prevalence`` of
+        activity limitation at that age and sex in the last simulated year. This closes the
+        lifetime horizon of comparisons (``outcomes.horizon = "lifetime"``): the life-years
+        and QALYs that the survivors of each arm will still live, which a horizon cut at
+        the last simulated year would drop."""
+        pop, p = self.population, self.params
+        chunk, n_chunks = self._chunking(pop.n)
+        out = np.zeros((n_chunks, 2, 5, 4))
+        rate = float(p["outcomes.discount_rate"])
+        if self._counts:
+            last = self._counts[-1][:, kd.G_VINGTILE:kd.G_VINGTILE + 20].sum(axis=1)
+            alive, disabled = last[0].astype(float), last[2].astype(float)
+            prev = np.zeros_like(alive)
+            for s in range(2):
+                seen = np.flatnonzero(alive[s] > 0)
+                if seen.size:  # ages nobody reached take the prevalence of the age below
+                    idx = seen[np.clip(np.searchsorted(seen, np.arange(N_AGES), "right") - 1,
+                                       0, None)]
+                    prev[s] = disabled[s, idx] / alive[s, idx]
+        else:
+            prev = np.zeros((2, N_AGES))
+        weight = 1.0 - (1.0 - float(p["outcomes.utility_disability"])) * np.clip(prev, 0, 1)
+        kd.remaining_life(pop.alive, pop.sex, pop.age, pop.rr_death, pop.income_rank, pop.n,
+                          chunk, self._h0.ravel(), np.ascontiguousarray(weight).ravel(),
+                          1.0 / (1.0 + rate), out)
+        total = np.zeros(4)
+        for c in range(n_chunks):  # in chunk order: independent of the threads
+            total += out[c].sum(axis=(0, 1))
+        to_start = (1.0 + rate) ** -(self.year - self.scenario.start_year)
+        w = pop.weight
+        return {"people": float(total[0] * w), "life_years": float(total[1] * w),
+                "life_years_discounted": float(total[2] * w * to_start),
+                "qalys_discounted": float(total[3] * w * to_start)}
 
     def group_labels(self) -> list[tuple[str, str]]:
         """(stratum, group label) of each index of the group axis of the counts."""
@@ -364,7 +431,12 @@ class HealthInequalityModel(mesa.Model):
         """Deaths, person-years and people with activity limitation by year, sex, stratum,
         group and age (simulated people, unweighted); stratum ``all`` included.
         Person-years = alive at start - deaths/2; ``disabled`` counts the limited among
-        those alive at the start of the year."""
+        those alive at the start of the year.
+
+        With the expected-value estimator (``outcomes.mortality_estimator = "expected"``,
+        the default) ``deaths`` is the sum of each living person's probability of dying in
+        the year (a float) and the deaths drawn are kept in ``deaths_realised``: both have
+        the same expectation, and the expected deaths carry no binomial noise."""
         if not self._counts:
             return pd.DataFrame(columns=["year", "sex", "by", "group", "age", "deaths",
                                          "person_years", "disabled"])
@@ -380,11 +452,19 @@ class HealthInequalityModel(mesa.Model):
         disabled = full[y, 2, g, s, a]
         by = np.array([lab[0] for lab in labels], dtype=object)
         grp = np.array([lab[1] for lab in labels], dtype=object)
-        frames.append(pd.DataFrame({
+        columns = {
             "year": np.asarray(self._years)[y], "sex": np.array(SEX, dtype=object)[s],
             "by": by[g], "group": grp[g], "age": a, "deaths": dead.astype(np.int64),
             "person_years": alive - dead / 2.0, "disabled": disabled.astype(np.int64),
-        }))
+        }
+        if self._expected and all(e is not None for e in self._expected):
+            ex = np.stack(self._expected)  # [year, group, sex, age]
+            ex = np.concatenate([ex[:, kd.G_VINGTILE:kd.G_VINGTILE + 20].sum(
+                axis=1, keepdims=True), ex], axis=1)[y, g, s, a]
+            columns["deaths_realised"] = columns["deaths"]
+            columns["deaths"] = ex
+            columns["person_years"] = alive - ex / 2.0
+        frames.append(pd.DataFrame(columns))
         return pd.concat(frames, ignore_index=True)
 
     def window_bounds(self, window_years: int | None = None) -> tuple[int, int]:

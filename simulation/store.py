@@ -432,6 +432,13 @@ def pack_column(values: np.ndarray) -> tuple[bytes, np.ndarray]:
         if (twice & 1).any():
             return _pack_ints(twice, 2, "f")
         return _pack_ints(twice >> 1, 1, "f")
+    # expected deaths are multiples of 2**-32 and their person-years of 2**-33 (model)
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = a * 2.0**33
+        r = np.rint(k)
+        fixed = np.array_equal(k, r) and float(np.abs(r).max()) < 2.0**53
+    if fixed:
+        return _pack_ints(r.astype(np.int64), 2**33, "f")
     with np.errstate(over="ignore", invalid="ignore"):
         f32 = a.astype("<f4")
     if np.array_equal(f32, a, equal_nan=True):

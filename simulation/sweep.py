@@ -53,7 +53,8 @@ named by its ``sweep.grid.KEY`` or ``sweep.lhs.KEY``).
 (so on any executor, reusing stored runs: the baseline runs once when no parameter is
 swept) and summarises each point with :func:`simulation.comparison.summarise`.
 :func:`sweep_figure` draws the change of the e0 gap between the richest and poorest 5% against
-the plotted key, one line per arm, with the 2.5-97.5 percentile intervals over replicates.
+the plotted key, one line per arm, with the 95% confidence intervals of the mean over
+replicates.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from typing import Any
 import numpy as np
 
 from .comparison import (
+    CHANCE_INTERVAL,
     ComparisonSpec,
     collect_outcomes,
     comparison_runs,
@@ -410,8 +412,7 @@ def run_sweep(spec: SweepSpec, store: Any, executor: Any = None,
                "points": [p.values for p in spec.points], "replicates": base.replicates,
                "agents": base.agents, "years": base.years, "start_year": base.start_year,
                "seed": base.seed,
-               "interval": "2.5 and 97.5 percentiles over replicates (chance only; paired "
-                           "differences on common random numbers)",
+               "interval": CHANCE_INTERVAL,
                "rows": rows}
     return summary, records, run_ids
 
@@ -529,7 +530,8 @@ def sweep_figure(summary: dict[str, Any]) -> Any:
             ncol=min(3, len(handles)),
             title=f"{summary['agents']:,} agents, {y0}-{y0 + summary['years'] - 1}, "
                   f"{summary['replicates']} replicates, paired with the baseline on common "
-                  "random numbers; bars: 2.5-97.5 percentiles over replicates")
+                  "random numbers; bars: 95% confidence intervals of the mean "
+                  "over replicates")
         legend.get_title().set_fontsize(7)
         legend.get_title().set_color("#555555")
         fig.suptitle("\n".join(textwrap.wrap(summary["sweep"], 90)), fontsize=9.5,

@@ -299,6 +299,7 @@ from simulation.model import HealthInequalityModel
 m = HealthInequalityModel(load_scenario(sys.argv[1]).with_options(agents=40000, seed=9))
 m.run_years(5)
 h = hashlib.sha256(m.life_table_input().to_csv().encode())
+h.update(m.yearly_aggregates().to_csv().encode())
 p = m.population
 for name in ("pid", "alive", "age", "employment", "n_children"):
     h.update(getattr(p, name)[: p.n].tobytes())
@@ -397,8 +398,9 @@ def test_year_step_applies_the_exact_survival_and_birth_rules():
     event = zeros.copy()
     deaths = np.zeros((kd.count_rows(), kd.n_groups(13) * 2 * n_ages), dtype=np.int32)
     births = np.zeros(-(-n // 700), dtype=np.int64)
+    expected = np.zeros((kd.count_rows(), deaths.shape[1]), dtype=np.int64)
     kd.year_step(pid, alive.copy(), sex, age.copy(), zeros, np.full(n, 0.5, np.float32), zeros,
-                 zeros, zeros, rr, event, n, 700, h0, p_birth, key, deaths, births)
+                 zeros, zeros, rr, event, n, 700, h0, p_birth, key, deaths, births, expected)
     u = np.array([rng.uniform_pair(key, p) for p in pid])
     died = (alive == 1) & (u[:, 0] >= np.array([exp_neg(float(h)) for h in rr]))
     born = (alive == 1) & ~died & (u[:, 1] < 0.3)
@@ -406,6 +408,16 @@ def test_year_step_applies_the_exact_survival_and_birth_rules():
     assert event.tolist() == (died * kd.EVENT_DIED + born * kd.EVENT_BIRTH).tolist()
     assert births.sum() == born.sum()
     assert deaths.sum() == 4 * died.sum()  # four strata
+    # expected deaths: each living person's 1 - exp(-h), in each of the four strata
+    q = 1.0 - np.exp(-rr.astype(float))
+    want = 4 * q[alive == 1].sum()
+    assert expected.sum() / kd.EXPECTED_SCALE == pytest.approx(want, abs=n * 4 * 1e-9)
+    # and without rows for them, the same fates
+    event2 = zeros.copy()
+    kd.year_step(pid, alive.copy(), sex, age.copy(), zeros, np.full(n, 0.5, np.float32), zeros,
+                 zeros, zeros, rr, event2, n, 700, h0, p_birth, key, deaths * 0, births * 0,
+                 np.zeros((0, deaths.shape[1]), dtype=np.int64))
+    assert event2.tolist() == event.tolist()
 
 
 def test_everyone_dies_at_the_maximum_age():

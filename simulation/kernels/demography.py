@@ -34,6 +34,10 @@ N_RANK_BINS = 1000
 IN_EDUCATION, EMPLOYED, UNEMPLOYED, RETIRED, INACTIVE = 0, 1, 2, 3, 4
 INACTIFS = 6
 EVENT_DIED, EVENT_BIRTH = 1, 2
+#: Fixed point of the expected deaths: each person's probability of death is added as an
+#: integer number of 2**-32, so that the sums, like the counts, do not depend on the order
+#: of the additions (hence on the number of threads).
+EXPECTED_SCALE = 2.0**32
 #: Margin under 1 - h below which a draw survives the year for sure (:func:`year_step`):
 #: far above the absolute error of :func:`fastmath.exp_neg` (about 1e-14 for h < 5).
 SURVIVAL_MARGIN = 1e-12
@@ -59,6 +63,17 @@ def _count(out, sex, age, rank, pcs, education, department, n_ages):
     out[(G_PCS + np.int64(pcs)) * stride + b] += 1
     out[(G_EDUCATION + np.int64(education)) * stride + b] += 1
     out[(G_DEPARTMENT + np.int64(department)) * stride + b] += 1
+
+
+@njit(cache=True, inline="always")
+def _add(out, value, sex, age, rank, pcs, education, department, n_ages):
+    """Add ``value`` to the flat [group, sex, age] cells of the four strata of one person."""
+    b = np.int64(sex) * n_ages + np.int64(age)
+    stride = 2 * n_ages
+    out[(G_VINGTILE + np.int64(rank * np.float32(20.0))) * stride + b] += value
+    out[(G_PCS + np.int64(pcs)) * stride + b] += value
+    out[(G_EDUCATION + np.int64(education)) * stride + b] += value
+    out[(G_DEPARTMENT + np.int64(department)) * stride + b] += value
 
 
 @njit(cache=True, inline="always")
@@ -114,7 +129,8 @@ def census(alive, sex, age, department, income_rank, education, pcs, n, chunk, n
 
 @njit(cache=True, parallel=True)
 def year_step(pid, alive, sex, age, department, income_rank, education, pcs, employment,
-              rr_death, event, n, chunk, h0, p_birth, key_vital, deaths, births):  # pragma: no cover - numba
+              rr_death, event, n, chunk, h0, p_birth, key_vital, deaths, births,
+              expected):  # pragma: no cover - numba
     """Mortality, ageing and births of the year (after the pathway processes).
 
     Individual hazard h = h0[sex, age] * rr_death (per person-year), where ``rr_death`` is
@@ -122,8 +138,15 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     surviving the year is exp(-h). Women alive at the end of the year give birth with
     probability p_birth[sex, age]. ``h0`` and ``p_birth`` are flat [sex * n_ages + age]
     tables. The death and the birth draws are the two halves of one 64-bit counter-based
-    hash (stream ``vital``), 31 random bits each. Deaths are counted into ``deaths[chunk]`` (flat [group, sex, age], by age at
-    the start of the year); ``births[chunk]`` receives the number of births.
+    hash (stream ``vital``), 31 random bits each. Deaths are counted into
+    ``deaths[thread]`` (flat [group, sex, age], by age at the start of the year);
+    ``births[chunk]`` receives the number of births.
+
+    Expected deaths (the Rao-Blackwellised estimator of the deaths): when ``expected`` has
+    rows (one per thread, like ``deaths``), each living person's probability of dying in
+    the year, 1 - exp(-h), is added to the same cells in fixed point
+    (:data:`EXPECTED_SCALE`), whether or not the person dies; pass an array with no row to
+    skip this pass. Integer sums make the result independent of the threads.
 
     Each chunk is visited in branch-light passes: the table look-ups of hazards and
     birth probabilities (into per-thread scratch); draws (vectorised), where a death draw
@@ -137,6 +160,7 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
     hz = np.empty((n_threads, chunk))
     pb = np.empty((n_threads, chunk))
     rows = np.empty((n_threads, chunk), dtype=np.int32)
+    want_expected = expected.shape[0] > 0
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -155,6 +179,12 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
             sa = np.uint32(c_sex[j]) * np.uint32(n_ages) + np.uint32(c_age[j])
             c_hz[j] = h0[sa] * c_rr[j]
             c_pb[j] = p_birth[sa]
+        if want_expected:
+            e = expected[tid]
+            for j in range(m):
+                q = np.int64((1.0 - exp_neg(c_hz[j])) * EXPECTED_SCALE + 0.5)
+                _add(e, q * np.int64(c_alive[j]), c_sex[j], c_age[j], income_rank[lo + j],
+                     pcs[lo + j], education[lo + j], department[lo + j], n_ages)
         for j in range(m):
             # exp(-h) >= 1 - h: a draw below 1 - h (less a margin above exp_neg's error)
             # survives for sure; the few others are settled exactly below
@@ -293,3 +323,53 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
         o = newborns[numba.get_thread_id()]
         for t in range(nb):
             _count(o, c_sx[t], 0, m_rank[t], c_pcs[t], c_edu[t], m_dep[t], n_ages)
+
+
+@njit(cache=True, parallel=True)
+def remaining_life(alive, sex, age, rr_death, income_rank, n, chunk, h0, weight, disc,
+                   out):  # pragma: no cover - numba
+    """Expected remaining life of everyone alive, from now until death, summed by chunk.
+
+    Person i's hazard at age a >= age[i] is h0[sex, a] * rr_death[i] (per person-year; the
+    relative risk held at its present value), survival over the year exp(-h), and the
+    person-years of a year (S + S_next) / 2 (deaths in mid-year, as in the life tables).
+    ``out[chunk, sex, quintile, k]`` receives, by income quintile of ``income_rank``: k = 0
+    the number of people, 1 life-years, 2 life-years discounted by ``disc`` per year
+    (factor ``disc**k`` for the k-th year from now), 3 QALYs discounted likewise, each
+    year weighted by ``weight[sex, a]`` (flat tables [sex * n_ages + age], ``n_ages`` =
+    ``h0.size // 2``; the last age's hazard must be large enough to end life). Sums are in
+    float64 by chunk, in a fixed order within a chunk, so they do not depend on the
+    number of threads; the caller adds the chunks in order.
+    """
+    n_chunks = (n + chunk - 1) // chunk
+    n_ages = h0.shape[0] // 2
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        o = out[c]
+        for i in range(lo, hi):
+            if alive[i] != 1:
+                continue
+            base = np.int64(sex[i]) * n_ages
+            rr = np.float64(rr_death[i])
+            surv = 1.0
+            d = 1.0
+            ly = 0.0
+            lyd = 0.0
+            qd = 0.0
+            for a in range(np.int64(age[i]), n_ages):
+                nxt = surv * math.exp(-h0[base + a] * rr)
+                py = 0.5 * (surv + nxt)
+                ly += py
+                lyd += py * d
+                qd += py * d * weight[base + a]
+                d *= disc
+                surv = nxt
+                if surv < 1e-15:
+                    break
+            q = min(np.int64(income_rank[i] * np.float32(5.0)), 4)
+            s = np.int64(sex[i])
+            o[s, q, 0] += 1.0
+            o[s, q, 1] += ly
+            o[s, q, 2] += lyd
+            o[s, q, 3] += qd

@@ -439,15 +439,34 @@ T: dict[str, dict[str, Any]] = {
                         "variation. Une variation négative signifie que l'écart se réduit. "
                         "L'espérance de vie est celle « du moment », calculée sur les années "
                         "{first} à {last} de la simulation.",
-        "tbl_cost_note": "Coûts de l'intervention en euros courants pour toute la région. "
-                         "Décès évités, années de vie et QALY (années de vie pondérées par la "
-                         "qualité de vie, une année avec incapacité comptant {util}) sont "
-                         "cumulés sur les {years} ans simulés, pour toute la population de la "
-                         "région ; années de vie, QALY et coûts cumulés sont actualisés à "
-                         "{rate} par an. Intervalles à 95 % entre crochets. « Réduction par "
-                         "million d'euros » : baisse de l'écart {gap} à la naissance "
-                         "divisée par le coût annuel en millions d'euros (positive = l'écart "
-                         "se réduit).",
+        "tbl_cost_note": "Coûts de l'intervention en euros courants pour toute la région, "
+                         "pendant les années où elle est menée (les coûts de soins ne sont "
+                         "pas modélisés). Décès évités : sur les {years} ans simulés. Années "
+                         "de vie et QALY (années de vie pondérées par la qualité de vie, une "
+                         "année avec incapacité comptant {util}) : {horizon}, pour toute la "
+                         "population de la région ; années de vie, QALY et coûts sont "
+                         "actualisés à {rate} par an à partir de la première année. "
+                         "Intervalles à 95 % entre crochets. « Réduction par million "
+                         "d'euros » : baisse de l'écart {gap} à la naissance divisée par le "
+                         "coût annuel en millions d'euros (positive = l'écart se réduit).",
+        "horizon_lifetime": "sur la vie entière (les années simulées, puis l'espérance de "
+                            "vie restante de chaque personne en vie à leur terme, selon son "
+                            "risque de décès à ce moment ; horizon de référence de la HAS)",
+        "horizon_simulation": "sur les {years} ans simulés seulement",
+        "tbl_equity_caption": "Espérance de vie ajustée sur la qualité (QALE) à la naissance "
+                              "par quintile de niveau de vie, et bien-être social",
+        "col_qale_q": "QALE du quintile {q} (années)",
+        "col_ede": "Équivalent également réparti (années)",
+        "tbl_equity_note": "Analyse coût-efficacité distributive : espérance de vie ajustée "
+                           "sur la qualité de vie (une année avec incapacité comptant {util}) "
+                           "à la naissance, hommes et femmes ensemble, années {first} à "
+                           "{last}. L'« équivalent également réparti » (indice d'Atkinson, "
+                           "aversion aux inégalités {eps}, valeur estimée en Angleterre par "
+                           "Robson et al. 2017) est le niveau de santé qui, partagé également "
+                           "entre les quintiles, vaudrait autant pour la société que la "
+                           "répartition simulée : il progresse plus que la moyenne quand les "
+                           "gains vont aux plus modestes. Pour les scénarios, variation par "
+                           "rapport à la référence ; intervalles à 95 % entre crochets.",
         "no_interval": "intervalle non disponible",
         "not_applicable": "sans objet",
         "fig_vingtile_title": "Espérance de vie à la naissance selon le niveau de vie",
@@ -513,13 +532,16 @@ T: dict[str, dict[str, Any]] = {
         "fig_calib_read": "Lecture : plus les courbes simulées suivent les pointillés, mieux "
                           "le modèle reproduit le gradient social observé. L'INSEE mesure la "
                           "France entière ; le modèle simule l'Occitanie.",
-        "unc_p1": "Les intervalles donnés entre crochets sont les percentiles 2,5 % et 97,5 % "
-                  "des résultats des {n} réplications. Chaque réplication rejoue la même "
-                  "population avec d'autres tirages au hasard (naissances, maladies, décès…). "
-                  "Le scénario et la référence d'une même réplication partagent les mêmes "
-                  "tirages (« nombres aléatoires communs ») : leur différence mesure l'effet "
-                  "du scénario et non le hasard, c'est pourquoi les variations sont calculées "
-                  "réplication par réplication.",
+        "unc_p1": "Les intervalles donnés entre crochets sont des intervalles de confiance "
+                  "à 95 % de la moyenne des {n} réplications (loi de Student). Chaque "
+                  "réplication rejoue la même population avec d'autres tirages au hasard "
+                  "(naissances, maladies, décès…). Le scénario et la référence d'une même "
+                  "réplication partagent les mêmes tirages (« nombres aléatoires communs ») : "
+                  "leur différence mesure l'effet du scénario et non le hasard, c'est "
+                  "pourquoi les variations sont calculées réplication par réplication. Les "
+                  "tables de mortalité comptent, chaque année, la probabilité de décès de "
+                  "chaque personne plutôt que les seuls décès tirés au sort (estimateur en "
+                  "espérance) : même résultat attendu, beaucoup moins de bruit.",
         "unc_p2": "Ces intervalles ne reflètent que le hasard de la simulation. Ils ne "
                   "tiennent pas compte de l'incertitude sur les paramètres (effet des "
                   "interventions, risques relatifs, coûts), ni de celle sur la structure du "
@@ -773,14 +795,33 @@ T: dict[str, dict[str, Any]] = {
                         "interval of that change. A negative change means the gap narrows. "
                         "Period life expectancy over years {first} to {last} of the "
                         "simulation.",
-        "tbl_cost_note": "Intervention costs in current euros for the whole region. Deaths "
-                         "averted, life-years and QALYs (life-years weighted by quality of "
-                         "life, a year with disability counting {util}) are totals over the "
-                         "{years} simulated years for the region's whole population; "
-                         "life-years, QALYs and cumulated costs are discounted at {rate} a "
-                         "year. 95% intervals in brackets. \u201cReduction per million "
-                         "euros\u201d: fall in the {gap} gap at birth divided by the yearly "
-                         "cost in millions of euros (positive = the gap narrows).",
+        "tbl_cost_note": "Intervention costs in current euros for the whole region, while "
+                         "the interventions run (health-care costs are not modelled). Deaths "
+                         "averted: over the {years} simulated years. Life-years and QALYs "
+                         "(life-years weighted by quality of life, a year with disability "
+                         "counting {util}): {horizon}, for the region's whole population; "
+                         "life-years, QALYs and costs are discounted at {rate} a year from "
+                         "the first year. 95% intervals in brackets. \u201cReduction per "
+                         "million euros\u201d: fall in the {gap} gap at birth divided by "
+                         "the yearly cost in millions of euros (positive = the gap narrows).",
+        "horizon_lifetime": "over a lifetime (the simulated years, then the remaining life "
+                            "expectancy of everyone alive at their end, from their risk of "
+                            "death then; the HAS reference horizon)",
+        "horizon_simulation": "over the {years} simulated years only",
+        "tbl_equity_caption": "Quality-adjusted life expectancy (QALE) at birth by income "
+                              "fifth, and social welfare",
+        "col_qale_q": "QALE of fifth {q} (years)",
+        "col_ede": "Equally distributed equivalent (years)",
+        "tbl_equity_note": "Distributional cost-effectiveness analysis: life expectancy "
+                           "adjusted for quality of life (a year with disability counting "
+                           "{util}) at birth, men and women together, {first} to {last}. The "
+                           "\u201cequally distributed equivalent\u201d (Atkinson index, "
+                           "inequality aversion {eps}, the value elicited in England by Robson "
+                           "et al. 2017) is the level of health which, shared equally among "
+                           "the fifths, society would value as much as the simulated "
+                           "distribution: it rises more than the mean when the gains go to "
+                           "the worse off. For the scenarios, change from the baseline; 95% "
+                           "intervals in brackets.",
         "no_interval": "interval not available",
         "not_applicable": "not applicable",
         "fig_vingtile_title": "Life expectancy at birth by standard of living",
@@ -841,12 +882,15 @@ T: dict[str, dict[str, Any]] = {
                           "ones, the better the model reproduces the observed social "
                           "gradient. INSEE measures the whole of France; the model simulates "
                           "Occitanie.",
-        "unc_p1": "Intervals in brackets are the 2.5 and 97.5 percentiles of the results of "
-                  "the {n} replicates. Each replicate replays the same population with other "
-                  "random draws (births, diseases, deaths…). A scenario and the baseline of "
-                  "the same replicate share the same draws (\u201ccommon random "
+        "unc_p1": "Intervals in brackets are 95% confidence intervals of the mean of the "
+                  "{n} replicates (Student's t). Each replicate replays the same population "
+                  "with other random draws (births, diseases, deaths…). A scenario and the "
+                  "baseline of the same replicate share the same draws (\u201ccommon random "
                   "numbers\u201d): their difference measures the scenario's effect rather "
-                  "than chance, which is why changes are computed replicate by replicate.",
+                  "than chance, which is why changes are computed replicate by replicate. The "
+                  "life tables count, each year, every person's probability of death rather "
+                  "than only the deaths drawn (an expected-value estimator): the same "
+                  "expected result, with much less noise.",
         "unc_p2": "These intervals reflect the simulation's chance only. They leave out the "
                   "uncertainty of the parameters (effects of the interventions, relative "
                   "risks, costs) and of the model's structure. Of the model's {total} "

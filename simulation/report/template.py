@@ -278,10 +278,41 @@ def cost_table(data: ReportData, lang: str) -> str:
     p = data.baseline.scenario.parameters if data.baseline.scenario is not None else {}
     util = p.get("outcomes.utility_disability")
     rate = p.get("outcomes.discount_rate")
+    years = data.summary.get("years")
+    effects = (data.summary.get("horizon") or {}).get("effects", "simulation")
+    horizon = t(lang, f"horizon_{effects}", years=years)
     note = t(lang, "tbl_cost_note", util=fmt_num(util, lang, 2), rate=fmt_pct(rate, lang),
-             years=data.summary.get("years"), gap=GAP_SHORT[lang][main])
+             years=years, gap=GAP_SHORT[lang][main], horizon=horizon)
     table = _tag("table", _tag("caption", esc(t(lang, "tbl_cost_caption")))
                  + _tag("thead", _tag("tr", head) + _tag("tr", head2)) + _tag("tbody", rows))
+    return table + _p(esc(note), "tnote")
+
+
+def equity_table(data: ReportData, lang: str) -> str:
+    """Distributional cost-effectiveness: quality-adjusted life expectancy at birth by
+    income fifth and its equally distributed equivalent (Atkinson), for each arm."""
+    if data.record(data.baseline.name, "ede_atkinson") is None:
+        return ""  # a comparison stored before DCEA
+    head = _tag("th", esc(t(lang, "col_scenario")))
+    for q in range(1, 6):
+        head += _tag("th", esc(t(lang, "col_qale_q", q=q)))
+    head += _tag("th", esc(t(lang, "col_ede")))
+    rows = ""
+    for i, arm in enumerate(data.arms):
+        cells = _tag("th", _arm_label(arm, i, lang), "row")
+        for q in range(1, 6):
+            rec = data.record(arm.name, "qale", by="income_quintile", group=str(q))
+            cells += _cell_value(data, rec, arm.is_baseline, lang, change_digits=3)
+        cells += _cell_value(data, data.record(arm.name, "ede_atkinson"), arm.is_baseline,
+                             lang, change_digits=3)
+        rows += _tag("tr", cells, "base" if arm.is_baseline else None)
+    p = data.baseline.scenario.parameters if data.baseline.scenario is not None else {}
+    first, last = _first_last(data)
+    note = t(lang, "tbl_equity_note", util=fmt_num(p.get("outcomes.utility_disability"), lang,
+                                                   2),
+             eps=fmt_num(p.get("outcomes.atkinson_epsilon"), lang, 2), first=first, last=last)
+    table = _tag("table", _tag("caption", esc(t(lang, "tbl_equity_caption")))
+                 + _tag("thead", _tag("tr", head)) + _tag("tbody", rows))
     return table + _p(esc(note), "tnote")
 
 
@@ -752,6 +783,7 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
     res = gap_table(data, lang, "gap_e", "tbl_gap_caption")
     res += gap_table(data, lang, "gap_hle", "tbl_hle_caption")
     res += cost_table(data, lang)
+    res += equity_table(data, lang)
     res += extra_table(data, lang)
     sections.append(("resultats", t(lang, "sec_results"), res))
 
