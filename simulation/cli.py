@@ -11,9 +11,10 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 EXIT_USAGE = 2
 MAX_REPLICATES = 10_000
@@ -98,6 +99,31 @@ def _progress(total: int, label: str, enabled: bool):
     return bar, bar.update
 
 
+def compile_note() -> None:
+    """Say on stderr when the model's kernels are not in numba's cache yet: the first run on
+    a machine compiles them (about a minute), which would otherwise look like a hang."""
+    import numba
+
+    cache = (Path(numba.config.CACHE_DIR) if numba.config.CACHE_DIR
+             else Path(__file__).resolve().parent / "kernels" / "__pycache__")
+    if not any(cache.rglob("demography.year_step-*.nbi")):
+        print("run.py: compiling the model's kernels (first run on this machine: about a "
+              "minute more; later runs reuse them)", file=sys.stderr, flush=True)
+
+
+def _plain_progress(total: int, what: str) -> Any:
+    """Progress as plain lines on stderr, for when stderr is not a terminal (a log file, a
+    CI job): one line per finished run, so a long job never looks stalled."""
+    done = [0]
+    start = time.monotonic()
+
+    def update(name: str, replicate: int) -> None:
+        done[0] += 1
+        print(f"run.py: {what} {done[0]}/{total} done ({name}, replicate {replicate}; "
+              f"{time.monotonic() - start:.0f} s)", file=sys.stderr, flush=True)
+    return update
+
+
 def _fmt(value: float | None) -> str:
     """A table cell: one decimal, or ``n/a`` where the value is undefined."""
     if value is None or value != value:
@@ -169,10 +195,15 @@ def _check_out_dir(out: str | None) -> None:
 def _scenario(args: argparse.Namespace):
     """The scenario of ``args.scenario`` with the command-line options, refused if it cannot
     fit in memory (checked before reading the file when --agents is given)."""
+    from .comparison import is_comparison_file
     from .config import load_scenario
 
     if args.agents is not None:
         check_memory(args.agents)
+    if is_comparison_file(args.scenario):
+        raise UserError(f"{args.scenario}: a comparison file (it has a [comparison] table), "
+                        "not a scenario; run it with: python run.py compare "
+                        f"{args.scenario}")
     scenario = load_scenario(args.scenario).with_options(
         agents=args.agents, seed=args.seed, years=args.years)
     check_memory(scenario.agents)
@@ -381,17 +412,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     total = spec.baseline.replicates * len(spec.all)
     show_bar = not args.no_progress and sys.stderr.isatty()
     bar = None
+    progress = None
     if show_bar:
         from tqdm import tqdm
 
         bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, leave=False)
+        progress = lambda name, r: bar.update(1)  # noqa: E731
+    elif not args.no_progress:
+        progress = _plain_progress(total, "run")
+    if not args.no_progress:
+        compile_note()
     try:
         with Store(args.db) as store, _executor(args) as executor:
-            summary, run_ids = run_comparison(
-                spec, store, progress=(lambda name, r: bar.update(1)) if bar else None,
-                executor=executor)
+            summary, run_ids = run_comparison(spec, store, progress=progress,
+                                              executor=executor)
             base_hash, hashes = comparison_hashes(spec, summary)
-            cid = store.save_comparison(spec.name, base_hash, hashes, run_ids, summary)
+            cid = store.find_comparison(spec.name, base_hash, hashes, run_ids, summary)
+            reused = cid is not None
+            if cid is None:
+                cid = store.save_comparison(spec.name, base_hash, hashes, run_ids, summary)
             db = store.display_url
     finally:
         if bar is not None:
@@ -401,7 +440,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         print(format_comparison(summary))
-        print(f"\nComparison {cid} stored in {db}")
+        print(f"\nComparison {cid} {'already ' if reused else ''}stored in {db}"
+              + (" (the same runs and results: not stored again)" if reused else ""))
     return 0
 
 

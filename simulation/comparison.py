@@ -90,7 +90,9 @@ class Uncertainty:
 
 @dataclass(frozen=True)
 class ComparisonSpec:
-    """A validated comparison: the baseline and the scenarios, with shared run options."""
+    """A validated comparison: the baseline and the scenarios, with shared run options.
+    ``texts_en``: the English name, question and description, where the file gives them
+    (``name_en``, ``question_en``, ``description_en``), for reports in English."""
 
     name: str
     description: str
@@ -99,6 +101,7 @@ class ComparisonSpec:
     scenarios: tuple[Scenario, ...]
     source: str
     uncertainty: Uncertainty | None = None
+    texts_en: tuple[tuple[str, str], ...] = ()
 
     @property
     def all(self) -> tuple[Scenario, ...]:
@@ -162,13 +165,13 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
     if not isinstance(head, dict):
         raise ConfigError(where, "comparison", "a table with name and baseline")
     for key in head:
-        if key not in ("name", "description", "question", "baseline"):
+        if key not in _HEAD_KEYS:
             raise ConfigError(where, f"comparison.{key}",
-                              "one of the keys name, description, question, baseline")
+                              f"one of the keys {', '.join(_HEAD_KEYS)}")
     for key in ("name", "baseline"):
         if not isinstance(head.get(key), str) or not head[key].strip():
             raise ConfigError(where, f"comparison.{key}", "a non-empty string", head.get(key))
-    for key in ("description", "question"):
+    for key in ("description", "question", "name_en", "description_en", "question_en"):
         if not isinstance(head.get(key, ""), str):
             raise ConfigError(where, f"comparison.{key}", "a string", head.get(key))
     base_path = (base_dir / head["baseline"]).resolve()
@@ -207,7 +210,8 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
         raise ConfigError(where, "scenarios", "a non-empty array of tables ([[scenarios]])")
     scenarios = []
     names = {baseline.name}
-    allowed = {"name", "description", "file", "interventions", "counterfactual", "parameters"}
+    allowed = {"name", "description", "file", "interventions", "counterfactual", "parameters",
+               "name_en", "description_en"}
     for i, item in enumerate(items):
         path = f"scenarios[{i}]"
         for key in item:
@@ -238,23 +242,30 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
         if name in names:
             raise ConfigError(where, f"{path}.name", "a name not used by another scenario", name)
         names.add(name)
-        description = item.get("description", "")
-        if not isinstance(description, str):
-            raise ConfigError(where, f"{path}.description", "a string", description)
+        for key in ("description", "name_en", "description_en"):
+            if not isinstance(item.get(key, ""), str):
+                raise ConfigError(where, f"{path}.{key}", "a string", item.get(key))
         sc_raw.setdefault("scenario", {})["name"] = name
-        sc_raw["scenario"]["description"] = description
+        for key in ("description", "name_en", "description_en"):
+            sc_raw["scenario"][key] = item.get(key, "")
         try:
             sc = parse_scenario(with_run(sc_raw), where)
         except ConfigError as e:
             raise ConfigError(where, f"{path}.{e.key}", e.expected, e.got) from None
         scenarios.append(sc)
+    texts_en = tuple((k, head[f"{k}_en"].strip()) for k in ("name", "question", "description")
+                     if head.get(f"{k}_en", "").strip())
     spec = ComparisonSpec(name=head["name"].strip(), description=head.get("description", ""),
                           question=head.get("question", ""), baseline=baseline,
-                          scenarios=tuple(scenarios), source=where)
+                          scenarios=tuple(scenarios), source=where, texts_en=texts_en)
     if "uncertainty" in raw:
         u = _parse_uncertainty(raw["uncertainty"], where)
         spec = spec.with_posterior(u.posterior, u.draws)
     return spec
+
+
+_HEAD_KEYS = ("name", "description", "question", "baseline", "name_en", "description_en",
+              "question_en")
 
 
 def _parse_uncertainty(table: Any, where: str) -> Uncertainty:
@@ -621,7 +632,9 @@ def summarise(spec: ComparisonSpec, outcomes: dict[str, list[dict[str, Any]]],
                     -change / per_year_meur + 0.0 if per_year_meur else None)
         derived.append(row)
     return {"comparison": spec.name, "question": spec.question,
-            "description": spec.description, "baseline": spec.baseline.name,
+            "description": spec.description, "texts_en": dict(spec.texts_en),
+            "names_en": {sc.name: sc.name_en for sc in spec.all if sc.name_en},
+            "baseline": spec.baseline.name,
             "scenarios": [s.name for s in spec.scenarios], "replicates": n,
             "agents": spec.baseline.agents, "years": spec.baseline.years,
             "start_year": spec.baseline.start_year, "seed": spec.baseline.seed,

@@ -189,6 +189,18 @@ class Scenario:
     source: str = "<scenario>"
     interventions: tuple[Intervention, ...] = ()
     equalise: tuple[str, ...] = ()  # counterfactual: pathways equalised to the reference
+    #: English name and description, for reports in English ("" = as ``name``/``description``,
+    #: which the shipped files write in French, for the commissions)
+    name_en: str = ""
+    description_en: str = ""
+
+    def label(self, lang: str) -> str:
+        """The name to show in a report in ``lang`` ("fr" or "en")."""
+        return self.name_en if lang == "en" and self.name_en else self.name
+
+    def text(self, lang: str) -> str:
+        """The description to show in a report in ``lang``."""
+        return self.description_en if lang == "en" and self.description_en else self.description
 
     @property
     def canonical(self) -> str:
@@ -200,6 +212,9 @@ class Scenario:
             "interventions": [asdict(iv) for iv in self.interventions],
             "equalise": sorted(self.equalise),
         }
+        for key in ("name_en", "description_en"):  # only when given: older hashes hold
+            if getattr(self, key):
+                body[key] = getattr(self, key)
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
     @property
@@ -228,6 +243,8 @@ class Scenario:
             if v is not None:
                 data[k] = v
         _check_run_options(data, "command line")
+        _check_intervention_years(data["interventions"], data["start_year"], data["years"],
+                                  self.source, "with the command line's --years/--start-year, ")
         return Scenario(**data)
 
     def with_parameters(self, values: dict[str, Any], source: str | None = None) -> Scenario:
@@ -281,7 +298,8 @@ def split_parameter_name(key: str, params: dict[str, Any],
 
 
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
-    "scenario": {"name": (str, None), "description": (str, "")},
+    "scenario": {"name": (str, None), "description": (str, ""), "name_en": (str, ""),
+                 "description_en": (str, "")},
     "population": {"region": (str, "occitanie"), "agents": (int, 100_000),
                    "start_year": (int, 2022)},
     "simulation": {"years": (int, 30), "seed": (int, 1), "replicates": (int, 1)},
@@ -346,6 +364,7 @@ def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     interventions = tuple(
         _parse_intervention(iv, f"interventions[{i}]", source, data["start_year"], departments)
         for i, iv in enumerate(raw.get("interventions", [])))
+    _check_intervention_years(interventions, data["start_year"], data["years"], source)
     seen: set[str] = set()
     for i, iv in enumerate(interventions):
         if iv.type in seen:
@@ -355,6 +374,24 @@ def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     equalise = _parse_counterfactual(raw.get("counterfactual", {}), source)
     return Scenario(parameters=params, overrides=overrides, source=source,
                     interventions=interventions, equalise=equalise, **data)
+
+
+def _check_intervention_years(interventions: tuple[Intervention, ...], start_year: int,
+                              years: int, source: str, context: str = "") -> None:
+    """An intervention must act in at least one simulated year: one starting after the last
+    (or ending before the first) would silently do nothing."""
+    first, last = start_year, start_year + years - 1
+    for i, iv in enumerate(interventions):
+        if iv.start_year > last:
+            raise ConfigError(source, f"interventions[{i}].start_year",
+                              f"a year up to {last}, {context}the last simulated year "
+                              f"({first}-{last}); later, the intervention would never act",
+                              iv.start_year)
+        if iv.duration_years is not None and iv.start_year + iv.duration_years <= first:
+            raise ConfigError(source, f"interventions[{i}].duration_years",
+                              f"a duration reaching the first simulated year {first} (it "
+                              f"starts in {iv.start_year}); shorter, the intervention would "
+                              "never act", iv.duration_years)
 
 
 def _parse_counterfactual(table: dict[str, Any], source: str) -> tuple[str, ...]:

@@ -46,6 +46,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .report.figures import BASELINE_COLOUR, MARKERS, OKABE_ITO, SEX_COLOUR  # noqa: E402
+
 try:
     import solara
     import solara.lab
@@ -285,13 +287,14 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     n = max(len(scenarios), 1)
     offsets = (np.arange(n) - (n - 1) / 2) * ((0.6 if nominal else 0.45) / n)
-    colours = matplotlib.colormaps["tab10"].colors
     for i, name in enumerate(scenarios):
         d = table[table["scenario"] == name].set_index("group").reindex(groups)
         v = d["value"].to_numpy(float)
         err = np.nan_to_num(np.vstack([np.clip(v - d["lo"].to_numpy(float), 0, None),
                                        np.clip(d["hi"].to_numpy(float) - v, 0, None)]))
-        kw = {"color": colours[i % 10], "capsize": 2, "marker": "osD^v<>p"[i % 8],
+        # the report's colour-blind-safe palette: the baseline (first) in black
+        colour = BASELINE_COLOUR if i == 0 else OKABE_ITO[(i - 1) % len(OKABE_ITO)]
+        kw = {"color": colour, "capsize": 2, "marker": MARKERS[i % len(MARKERS)],
               "markersize": 5, "label": mpl_text(textwrap.fill(name, 30))}
         top.errorbar(x + offsets[i], v, yerr=err, linestyle="none" if nominal else "-",
                      linewidth=1.2, **kw)
@@ -334,7 +337,7 @@ def live_figure(base_le: pd.DataFrame, int_le: pd.DataFrame, label: str) -> byte
         return d.assign(group=d["group"].astype(str)).set_index("group").reindex(
             groups)["e"].to_numpy(float)
 
-    colours = {"M": "#1f77b4", "F": "#d62728"}
+    colours = SEX_COLOUR
     for sex in ("M", "F"):
         b, i = e0(base_le, sex), e0(int_le, sex)
         left.plot(x, b, color=colours[sex], linestyle="--", marker="o", markerfacecolor="white",
@@ -606,7 +609,8 @@ def LiveTab():
     kind = solara.use_reactive(default_kind)
     mode = solara.use_reactive(MODES["targeted"])
     budget = solara.use_reactive(20)
-    request, set_request = solara.use_state(None)
+    # the default settings run at once, so the tab opens on a result rather than a blank
+    request, set_request = solara.use_state((default_kind, MODES["targeted"], 20))
 
     def work():
         if request is None:

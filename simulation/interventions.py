@@ -49,7 +49,7 @@ TYPES: tuple[InterventionType, ...] = (
         0.51, "share of the eligible non-takers reached who take the CSS up",
         "DREES (2018): 63% of people with an unclaimed entitlement obtain it after a "
         "'rendez-vous des droits'; the commission's partner referral schemes report 19% of "
-        "appointments not kept (shared/seeds): 0.63 x 0.81", 60.0,
+        "appointments not kept (ARS Occitanie commission documents): 0.63 x 0.81", 60.0,
         "assumption: about one hour of a social worker's time per person reached per year"),
     InterventionType(
         "auto_enrolment_css", "Attribution automatique de la CSS",

@@ -999,6 +999,24 @@ class Store:
                 s.connection().execute(ComparisonResult.__table__.insert(), rows)
             return int(row.id)
 
+    def find_comparison(self, name: str, baseline_hash: str, scenario_hashes: Sequence[str],
+                        run_ids: dict | None = None, summary: dict | None = None
+                        ) -> int | None:
+        """The id of a stored comparison identical to this one (same name, scenarios, runs
+        and summary), or None: running the same comparison again reuses it rather than
+        storing, and reporting, a duplicate."""
+        with self._errors(), self._read() as s:
+            stmt = select(Comparison.id, Comparison.summary).where(
+                Comparison.name == name, Comparison.baseline_hash == baseline_hash,
+                Comparison.scenario_hashes == json.dumps(list(scenario_hashes)),
+                (Comparison.run_ids.is_(None) if run_ids is None
+                 else Comparison.run_ids == json.dumps(run_ids))).order_by(Comparison.id)
+            for cid, text in s.execute(stmt):
+                if (text is None and summary is None) or (
+                        text is not None and summary is not None and json.loads(text) == summary):
+                    return int(cid)
+        return None
+
     def comparison_summary(self, comparison_id: int | None = None) -> dict:
         """The stored summary of a comparison (the latest one if no id is given)."""
         with self._errors(), self._read() as s:

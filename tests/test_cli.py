@@ -74,7 +74,7 @@ def test_json_is_one_object(seed3):
     assert summary["agents"] == 4000
     assert summary["years"] == 3
     assert summary["seed"] == 3
-    assert summary["scenario"] == "baseline"
+    assert summary["scenario"] == "Situation actuelle"
 
 
 def test_json_life_expectancy_records(seed3):
@@ -145,7 +145,7 @@ def test_plain_run_prints_table():
     proc = run("run", BASELINE, "--agents", "20000", "--years", "5", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for text in ("gap V20-V1", "Men", "Women", "V1 ", "V20", "baseline"):
+    for text in ("gap V20-V1", "Men", "Women", "V1 ", "V20", "Situation actuelle"):
         assert text in out, text
     assert out.count("gap V20-V1") == 2
     with pytest.raises(json.JSONDecodeError):

@@ -77,7 +77,7 @@ def parameter_tables() -> dict[str, dict]:
 def test_baseline_loads():
     sc = load_scenario(BASELINE)
     assert isinstance(sc, Scenario)
-    assert sc.name == "baseline"
+    assert sc.name == "Situation actuelle"
     assert sc.region == "occitanie"
     assert sc.agents == 100_000
     assert sc.start_year == 2022
@@ -417,7 +417,7 @@ def test_byte_order_mark_is_tolerated(tmp_path):
     text = BASELINE.read_text()
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
-    assert load_scenario(path).name == "baseline"
+    assert load_scenario(path).name == "Situation actuelle"
 
 
 def test_conflicting_overrides_are_an_error(tmp_path):

@@ -381,6 +381,9 @@ def test_live_model_in_browser(server, browser):
     page.goto(server)
     page.locator("[data-testid=outcome-figure]").wait_for(timeout=60000)
     page.get_by_role("tab", name="Modèle en direct").click()
+    # the tab opens on the default settings' result, without a click
+    page.locator("[data-testid=live-table]").wait_for(timeout=90000)
+    assert "Résultat pour : Aide au sevrage tabagique" in page.locator("body").inner_text()
     _choose(page, "Mode d'allocation", "Universel")
     page.get_by_role("button", name="Lancer la simulation").click()
     table = page.locator("[data-testid=live-table]")

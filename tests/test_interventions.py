@@ -579,7 +579,7 @@ def _comparison_errors():
         pytest.param("scenarios = []\n" + BASE_COMPARISON, "scenarios", id="empty-scenarios"),
         pytest.param(BASE_COMPARISON + SCENARIO_A + SCENARIO_A, "scenarios[1].name",
                      id="duplicate-name"),
-        pytest.param(BASE_COMPARISON + '[[scenarios]]\nname = "baseline"\n',
+        pytest.param(BASE_COMPARISON + '[[scenarios]]\nname = "Situation actuelle"\n',
                      "scenarios[0].name", id="name-of-the-baseline"),
         pytest.param(BASE_COMPARISON + budget, "scenarios[0].interventions[0].allocation."
                      "budget_eur", id="intervention-error"),

@@ -146,7 +146,7 @@ def test_with_parameters_validates_and_changes_the_hash():
 
 def test_psa_interval_is_wider_than_chance_only(psa):
     def width(summary: dict, sex: str) -> float:
-        r = _record(summary, scenario="baseline", metric="life_expectancy", sex=sex,
+        r = _record(summary, scenario="Situation actuelle", metric="life_expectancy", sex=sex,
                     by="all", age=0)
         return r["hi"] - r["lo"]
 
@@ -200,7 +200,7 @@ def test_scenario_parameter_changes_win_over_the_draw(psa):
     draws = ParameterDraws(1, "x", (0, 0, 0), tuple(
         {"vulnerability.differential": 0.7, "mortality.level[0]": 1.1} for _ in range(3)))
     arms = replicate_scenarios(spec2, draws)
-    assert arms[0]["baseline"].parameters["vulnerability.differential"] == 0.7
+    assert arms[0]["Situation actuelle"].parameters["vulnerability.differential"] == 0.7
     assert arms[0]["Sevrage"].parameters["vulnerability.differential"] == 0.0
     assert arms[2]["Sevrage"].parameters["mortality.level"][0] == 1.1
 

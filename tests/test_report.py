@@ -120,8 +120,8 @@ def test_contains_question_scenarios_and_headline_numbers(built):
     # a scenario's paired change of the gap the report leads with, and its interval
     main = gather(built["store"], built["id"]).main_gap
     rec = _record(s, scenario=s["scenarios"][1], metric="gap_e", sex="F", by=main, age=0)
-    assert (f"{fmt_num(rec['diff'], 'fr', 2, signed=True)} "
-            f"{fmt_interval(rec['diff_lo'], rec['diff_hi'], 'fr', 2, signed=True)}") in text
+    assert (f"{fmt_num(rec['diff'], 'fr', 3, signed=True)} "
+            f"{fmt_interval(rec['diff_lo'], rec['diff_hi'], 'fr', 3, signed=True)}") in text
     # cost per year, from the interventions' budget
     assert f">{fmt_money(20_000_000, 'fr')}<" in text
 
@@ -306,16 +306,16 @@ counterfactual = {{ equalise = ["care"] }}
 
 
 def test_falls_back_to_quintiles_when_the_extreme_vingtiles_are_undefined(built):
-    """Too few deaths in V1 or V20 (a small population) leave V20-V1 undefined: the report
-    then leads with Q5-Q1 and says why."""
+    """Too few deaths in the extreme fifths and 5% (a small population) leave Q5-Q1 and
+    V20-V1 undefined: the report then leads with cadres-ouvriers and says why."""
     from simulation.report.data import gather
     from simulation.report.template import cost_table, key_points
 
     data = gather(built["store"], built["id"])
     r = data.records
-    data.records = r[~((r["metric"] == "gap_e") & (r["by"] == "V20-V1"))]
-    assert data.main_gap == "Q5-Q1"
+    data.records = r[~((r["metric"] == "gap_e") & r["by"].isin(["Q5-Q1", "V20-V1"]))]
+    assert data.main_gap == "cadres-ouvriers"
     text = key_points(data, "fr") + cost_table(data, "fr")
-    assert "n&#x27;est pas défini" in text and "Q5 − Q1" in text
-    rec = data.record(data.baseline.name, "gap_e", sex="M", by="Q5-Q1", age=0)
+    assert "n&#x27;est pas défini" in text and "cadres − ouvriers" in text
+    rec = data.record(data.baseline.name, "gap_e", sex="M", by="cadres-ouvriers", age=0)
     assert fmt_num(rec["value"], "fr", 1) in text

@@ -205,7 +205,7 @@ def test_sweep_end_to_end(tiny, capsys):
     # the tidy table, through export
     assert main(["export", "sweep_results", "--sweep", "1", "--db", f"sqlite:///{db}"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert {r["arm"] for r in rows} == {"baseline", "Universal", "Proportionate"}
+    assert {r["arm"] for r in rows} == {"Situation actuelle", "Universal", "Proportionate"}
     assert {r["point"] for r in rows} == {"0", "1"}
     deaths = [r for r in rows if r["metric"] == "deaths"]
     assert len(deaths) == 6  # 2 points x (baseline + 2 arms)

@@ -34,6 +34,15 @@ class ScenarioInfo:
     scenario: Any  # simulation.config.Scenario or None
     run_ids: list[int]
 
+    def label(self, lang: str) -> str:
+        """The arm's name as the report in ``lang`` shows it (its English name, if the
+        file gives one, in English)."""
+        return self.scenario.label(lang) if self.scenario is not None else self.name
+
+    def text(self, lang: str) -> str:
+        """The arm's description in ``lang`` ("" if none)."""
+        return self.scenario.text(lang) if self.scenario is not None else ""
+
     @property
     def equalise(self) -> tuple[str, ...]:
         return tuple(self.scenario.equalise) if self.scenario is not None else ()
@@ -69,6 +78,17 @@ class ReportData:
     def scenarios(self) -> list[ScenarioInfo]:
         return self.arms[1:]
 
+    def text(self, key: str, lang: str) -> str:
+        """The comparison's ``key`` ("comparison", "question" or "description") in
+        ``lang``: its English version (``name_en``...) in English where the file gives
+        one."""
+        if lang == "en":
+            en = (self.summary.get("texts_en") or {}).get(
+                "name" if key == "comparison" else key)
+            if en:
+                return str(en)
+        return str(self.summary.get(key) or "")
+
     @property
     def replicates(self) -> int:
         return int(self.summary.get("replicates") or 0)
@@ -90,15 +110,16 @@ class ReportData:
 
     @property
     def main_gap(self) -> str:
-        """The gap the report leads with: V20-V1 when the baseline defines it at birth for
-        both sexes, else Q5-Q1, else cadres-ouvriers (small populations leave the extreme
-        vingtiles with too few deaths for a life table)."""
-        for by in ("V20-V1", "Q5-Q1", "cadres-ouvriers"):
+        """The gap the report leads with: Q5-Q1 (between fifths: five times the people of
+        the extreme vingtiles, so much less noise) when the baseline defines it at birth for
+        both sexes, else V20-V1, else cadres-ouvriers (small populations may leave groups
+        with too few deaths for a life table)."""
+        for by in ("Q5-Q1", "V20-V1", "cadres-ouvriers"):
             recs = [self.record(self.baseline.name, "gap_e", sex=sex, by=by, age=0)
                     for sex in ("M", "F")]
             if all(r is not None and r.get("value") is not None for r in recs):
                 return by
-        return "V20-V1"
+        return "Q5-Q1"
 
     @property
     def window(self) -> tuple[int | None, int | None]:
@@ -268,7 +289,8 @@ def _run_gaps(lti: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def _gap_over_time(store: Any, arms: list[ScenarioInfo]) -> tuple[pd.DataFrame, int]:
-    cols = ["scenario", "measure", "sex", "year", "gap", "change"]
+    cols = ["scenario", "measure", "sex", "year", "gap", "change", "gap_lo", "gap_hi",
+            "change_lo", "change_hi"]
     per_arm: dict[str, list[pd.DataFrame]] = {}
     width = 0
     for arm in arms:
@@ -290,16 +312,22 @@ def _gap_over_time(store: Any, arms: list[ScenarioInfo]) -> tuple[pd.DataFrame, 
         paired = cur.merge(base_all, on=["measure", "sex", "year", "replicate"],
                            suffixes=("", "_base"), how="left")
         paired["change"] = paired["gap"] - paired["gap_base"]
-        mean = paired.groupby(["measure", "sex", "year"], as_index=False)[["gap", "change"]].mean()
-        out.append(mean.assign(scenario=arm.name))
+        rows = []
+        for (measure, sex, year), grp in paired.groupby(["measure", "sex", "year"]):
+            gap, gap_lo, gap_hi = metrics.mean_interval(grp["gap"].to_numpy(float))
+            ch, ch_lo, ch_hi = metrics.mean_interval(grp["change"].to_numpy(float))
+            rows.append({"measure": measure, "sex": sex, "year": year, "gap": gap,
+                         "change": ch, "gap_lo": gap_lo, "gap_hi": gap_hi,
+                         "change_lo": ch_lo, "change_hi": ch_hi})
+        out.append(pd.DataFrame(rows).assign(scenario=arm.name))
     if not out:
         return pd.DataFrame(columns=cols), width
     return pd.concat(out, ignore_index=True)[cols], width
 
 
 def _calibration(store: Any, run_ids: list[int]) -> pd.DataFrame:
-    """The baseline's life expectancy at 0, 60 and 65 by income vingtile: mean and 2.5/97.5
-    percentiles over its runs."""
+    """The baseline's life expectancy at 0, 60 and 65 by income vingtile: mean and 95%
+    confidence interval of the mean over its runs (Student t)."""
     cols = ["sex", "age", "vingtile", "mean", "lo", "hi"]
     if not run_ids:
         return pd.DataFrame(columns=cols)
@@ -308,10 +336,9 @@ def _calibration(store: Any, run_ids: list[int]) -> pd.DataFrame:
     if le.empty:
         return pd.DataFrame(columns=cols)
     le = le.assign(vingtile=le["group"].astype(int))
-    grp = le.groupby(["sex", "age", "vingtile"])["e"]
-    out = pd.DataFrame({
-        "mean": grp.mean(),
-        "lo": grp.quantile(0.025),
-        "hi": grp.quantile(0.975),
-    }).reset_index()
-    return out[cols]
+    rows = []
+    for (sex, age, vingtile), grp in le.groupby(["sex", "age", "vingtile"]):
+        mean, lo, hi = metrics.mean_interval(grp["e"].to_numpy(float))
+        rows.append({"sex": sex, "age": age, "vingtile": vingtile, "mean": mean, "lo": lo,
+                     "hi": hi})
+    return pd.DataFrame(rows, columns=cols)

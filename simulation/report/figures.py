@@ -117,7 +117,8 @@ def _wrap(text: str, width: int = 38) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def _legend(fig: Figure, data: ReportData, arms: list[ScenarioInfo] | None = None,
+def _legend(fig: Figure, data: ReportData, lang: str,
+            arms: list[ScenarioInfo] | None = None,
             extra: list[tuple[Any, str]] | None = None, lines: bool = True) -> None:
     styles = arm_styles(data)
     handles, labels = [], []
@@ -125,7 +126,7 @@ def _legend(fig: Figure, data: ReportData, arms: list[ScenarioInfo] | None = Non
         s = styles[arm.name]
         handles.append(Line2D([], [], color=s["color"], marker=s["marker"],
                               linestyle=s["linestyle"] if lines else "none"))
-        labels.append(_wrap(arm.name))
+        labels.append(_wrap(arm.label(lang)))
     for h, lab in extra or []:
         handles.append(h)
         labels.append(_wrap(lab))
@@ -194,7 +195,7 @@ def fig_vingtile(data: ReportData, lang: str) -> Figure | None:
         axes[0][0].set_ylabel(t(lang, "ax_e0"))
         fig.supxlabel(t(lang, "ax_vingtile"), fontsize=8.5)
         insee = Line2D([], [], color="#555555", linestyle=":", linewidth=1.8)
-        _legend(fig, data, extra=[(insee, t(lang, "insee"))])
+        _legend(fig, data, lang, extra=[(insee, t(lang, "insee"))])
     return fig
 
 
@@ -219,8 +220,14 @@ def fig_gap_time(data: ReportData, lang: str) -> Figure | None:
                 kw = {"color": s["color"], "marker": s["marker"], "linestyle": s["linestyle"],
                       "markersize": 3.5}
                 top.plot(d["year"], d["gap"], **kw)
+                if data.has_intervals and arm.is_baseline:
+                    top.fill_between(d["year"], d["gap_lo"], d["gap_hi"], color=s["color"],
+                                     alpha=0.15, linewidth=0)
                 if not arm.is_baseline:
                     bottom.plot(d["year"], d["change"], **kw)
+                    if data.has_intervals:
+                        bottom.fill_between(d["year"], d["change_lo"], d["change_hi"],
+                                            color=s["color"], alpha=0.18, linewidth=0)
             bottom.axhline(0, color=BASELINE_COLOUR, linewidth=1.0)
             top.set_title(SEX[lang][sex])
             for ax in (top, bottom):
@@ -229,7 +236,7 @@ def fig_gap_time(data: ReportData, lang: str) -> Figure | None:
         axes[0][0].set_ylabel(t(lang, "ax_gap"))
         axes[1][0].set_ylabel(t(lang, "ax_gap_change"))
         fig.supxlabel(t(lang, "ax_year", w=data.rolling_years), fontsize=8.5)
-        _legend(fig, data)
+        _legend(fig, data, lang)
     return fig
 
 
@@ -264,7 +271,7 @@ def fig_pcs(data: ReportData, lang: str) -> Figure | None:
             ax.grid(axis="y", visible=False)
             _axes_format(ax, lang, y=False)
         fig.supxlabel(t(lang, "ax_e35"), fontsize=8.5)
-        _legend(fig, data, lines=False)
+        _legend(fig, data, lang, lines=False)
     return fig
 
 
@@ -316,7 +323,7 @@ def fig_plane(data: ReportData, lang: str) -> Figure | None:
         axes[0][0].set_ylabel(t(lang, "ax_reduction", gap=GAP_SHORT[lang][data.main_gap]))
         xlabel = t(lang, "ax_qaly" if scale_k else "ax_qaly_units", years=years)
         fig.supxlabel(xlabel, fontsize=8.5)
-        _legend(fig, data, arms=data.scenarios, lines=False)
+        _legend(fig, data, lang, arms=data.scenarios, lines=False)
     return fig
 
 
@@ -356,7 +363,7 @@ def fig_decomposition(data: ReportData, lang: str) -> Figure | None:
                     error_kw={"elinewidth": 0.9, "capsize": 2.5, "ecolor": "black"})
         ax.axvline(0, color="black", linewidth=0.9)
         ax.set_yticks(y)
-        ax.set_yticklabels([_wrap(a.name, 34) for a in arms])
+        ax.set_yticklabels([_wrap(a.label(lang), 34) for a in arms])
         ax.grid(axis="y", visible=False)
         ax.set_xlabel(t(lang, "ax_decomp", gap=GAP_SHORT[lang][data.main_gap]))
         _axes_format(ax, lang, y=False)

@@ -10,7 +10,10 @@ text instead of showing a stale translation.
 from __future__ import annotations
 
 import math
+import tomllib
 from datetime import date, datetime
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 LANGS = ("fr", "en")
@@ -187,7 +190,7 @@ TYPE_TEXT_FR = {
         "part des non-recourants éligibles atteints qui ouvrent leurs droits à la CSS",
     "DREES (2018): 63% of people with an unclaimed entitlement obtain it after a "
     "'rendez-vous des droits'; the commission's partner referral schemes report 19% of "
-    "appointments not kept (shared/seeds): 0.63 x 0.81":
+    "appointments not kept (ARS Occitanie commission documents): 0.63 x 0.81":
         "DREES (2018) : 63 % des personnes ayant un droit non réclamé l'obtiennent après un "
         "« rendez-vous des droits » ; les dispositifs d'orientation des partenaires de la "
         "commission signalent 19 % de rendez-vous non honorés : 0,63 × 0,81",
@@ -347,10 +350,13 @@ T: dict[str, dict[str, Any]] = {
                         "ouvriers, il est de {cm} ans chez les hommes et de {cf} ans chez les "
                         "femmes (espérance de vie du moment calculée sur les années {first} à "
                         "{last} de la simulation).",
-        "gap_fallback": "L'écart entre les 5 % les plus aisés et les 5 % les plus modestes "
-                        "(V20 − V1) n'est pas défini dans cette comparaison : trop peu de "
+        "gap_fallback": "L'écart entre les 20 % les plus aisés et les 20 % les plus modestes "
+                        "(Q5 − Q1) n'est pas défini dans cette comparaison : trop peu de "
                         "décès dans ces groupes pour le nombre de personnes simulées. Le "
                         "rapport résume donc les résultats avec l'écart {gap}.",
+        "key_extremes": "Entre les 5 % les plus aisés et les 5 % les plus modestes (V20 − V1), "
+                        "groupes plus petits donc estimations plus bruitées : {m} an chez les "
+                        "hommes, {f} an chez les femmes.",
         "undefined_note": "n.d. : non défini (trop peu de décès dans le groupe pour calculer "
                           "une espérance de vie).",
         "key_scenario": "« {name} » : l'écart {gap} à la naissance varie de {m} chez les "
@@ -486,7 +492,8 @@ T: dict[str, dict[str, Any]] = {
                             "calculé sur une fenêtre glissante de {w} ans (l'année indiquée "
                             "est la dernière de la fenêtre), moyenne des réplications. En "
                             "bas : variation de cet écart par rapport à la référence (calculée "
-                            "réplication par réplication).",
+                            "réplication par réplication). Bandes : intervalles de confiance à "
+                            "95 % de la moyenne des réplications.",
         "fig_time_read": "Lecture : l'écart Q5 − Q1 est plus stable d'une année à l'autre "
                          "que l'écart V20 − V1. Une courbe du bas sous zéro signifie que le "
                          "scénario réduit l'écart cette année-là.",
@@ -642,10 +649,8 @@ T: dict[str, dict[str, Any]] = {
                          "--lang fr (avec la même base de données).",
         "col_runs": "Simulations (réplications 0, 1, …)",
         "annex_intro": "Valeurs utilisées par le scénario de référence, avec leur unité et "
-                       "leur source (citées en anglais, comme dans le fichier "
-                       "simulation/data/parameters.toml). « assumption » signale une "
-                       "hypothèse, « calibrated » un paramètre ajusté pour reproduire des "
-                       "données observées.",
+                       "leur source. « hypothèse » signale une valeur supposée, « calibré » "
+                       "un paramètre ajusté pour reproduire des données observées.",
         "col_param": "Paramètre",
         "col_value": "Valeur",
         "col_unit": "Unité",
@@ -709,10 +714,12 @@ T: dict[str, dict[str, Any]] = {
                         "men and {f} years for women; between managers and manual workers it "
                         "is {cm} years for men and {cf} years for women (period life "
                         "expectancy over years {first} to {last} of the simulation).",
-        "gap_fallback": "The gap between the richest 5% and the poorest 5% (V20 − V1) is not "
+        "gap_fallback": "The gap between the richest 20% and the poorest 20% (Q5 − Q1) is not "
                         "defined in this comparison: too few deaths in these groups for the "
                         "number of people simulated. The report therefore summarises the "
                         "results with the {gap} gap.",
+        "key_extremes": "Between the richest 5% and the poorest 5% (V20 − V1), smaller groups "
+                        "hence noisier estimates: {m} year for men, {f} year for women.",
         "undefined_note": "n/a: not defined (too few deaths in the group to compute a life "
                           "expectancy).",
         "key_scenario": "\u201c{name}\u201d: the {gap} gap at birth changes by {m} for "
@@ -838,7 +845,8 @@ T: dict[str, dict[str, Any]] = {
                             "and the poorest 20% (Q5 − Q1), over a rolling window of {w} "
                             "years (the year shown is the window's last), mean over "
                             "replicates. Bottom: change of this gap from the baseline "
-                            "(computed replicate by replicate).",
+                            "(computed replicate by replicate). Bands: 95% confidence "
+                            "intervals of the mean over replicates.",
         "fig_time_read": "How to read: the Q5 − Q1 gap is steadier from year to year than the "
                          "V20 − V1 gap. A bottom curve below zero means the scenario narrows "
                          "the gap that year.",
@@ -1020,3 +1028,32 @@ def t(lang: str, key: str, **values: object) -> str:
     given: escape user-supplied strings before passing them when the result is HTML)."""
     text = typography(T[lang][key], lang)
     return text.format(**values) if values else text
+
+
+# ------------------------------------------------ parameters and data files, in French
+
+
+@lru_cache(maxsize=1)
+def _parameters_fr() -> dict[str, dict[str, str]]:
+    """French unit and source of every model parameter (simulation/data/parameters_fr.toml,
+    keyed by the parameter's dotted name)."""
+    text = resources.files("simulation.data").joinpath("parameters_fr.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def parameter_text(name: str, unit: str, source: str, lang: str) -> tuple[str, str]:
+    """The unit and source of parameter ``name`` to show in a report in ``lang``: the
+    French translation in French (the English text if a parameter lacks one)."""
+    if lang == "fr":
+        fr = _parameters_fr().get(name)
+        if fr:
+            return fr.get("unit", unit), fr.get("source", source)
+    return unit, source
+
+
+@lru_cache(maxsize=1)
+def data_file_texts() -> dict[str, dict[str, str]]:
+    """What each shipped data file holds and its source, in French and English
+    (simulation/data/data_files.toml, keyed by file name)."""
+    text = resources.files("simulation.data").joinpath("data_files.toml").read_text("utf-8")
+    return tomllib.loads(text)

@@ -27,6 +27,7 @@ from .strings import (
     PCS_LABELS,
     SEX,
     T,
+    data_file_texts,
     fmt_count,
     fmt_date,
     fmt_interval,
@@ -34,6 +35,7 @@ from .strings import (
     fmt_num,
     fmt_pct,
     join_words,
+    parameter_text,
     t,
     translate,
     typography,
@@ -152,7 +154,7 @@ def _val(rec: dict[str, Any] | None, key: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _interval_excludes_zero(rec: dict[str, Any] | None, digits: int = 2) -> bool:
+def _interval_excludes_zero(rec: dict[str, Any] | None, digits: int = 3) -> bool:
     """Whether the change's interval, as displayed (rounded), lies on one side of zero."""
     lo, hi = _val(rec, "diff_lo"), _val(rec, "diff_hi")
     if lo is None or hi is None:
@@ -161,7 +163,7 @@ def _interval_excludes_zero(rec: dict[str, Any] | None, digits: int = 2) -> bool
 
 
 def _cell_value(data: ReportData, rec: dict[str, Any] | None, baseline: bool, lang: str,
-                digits: int = 1, change_digits: int = 2) -> str:
+                digits: int = 1, change_digits: int = 3) -> str:
     """A headline cell: the value; for the baseline its interval, for a scenario its
     paired change and the change's interval."""
     value = fmt_num(_val(rec, "value"), lang, digits)
@@ -180,18 +182,19 @@ def _cell_value(data: ReportData, rec: dict[str, Any] | None, baseline: bool, la
 
 def _arm_label(arm: ScenarioInfo, index: int, lang: str) -> str:
     tag = t(lang, "baseline_tag") if arm.is_baseline else f"{t(lang, 'scenario_tag')} {index}"
-    return f'<span class="tag">{esc(tag)}</span>{esc(arm.name)}'
+    return f'<span class="tag">{esc(tag)}</span>{esc(arm.label(lang))}'
 
 
 def gap_table(data: ReportData, lang: str, metric: str, caption_key: str) -> str:
-    gaps = ("V20-V1", "cadres-ouvriers")
+    gaps = ("Q5-Q1", "V20-V1", "cadres-ouvriers")
     head1 = _tag("th", esc(t(lang, "col_scenario")), rowspan="2")
     head1 += "".join(_tag("th", esc(GAP_SHORT[lang][g]), colspan="2") for g in gaps)
     head2 = "".join(_tag("th", esc(t(lang, "col_birth"))) + _tag("th", esc(t(lang, "col_35")))
                     for _ in gaps)
     body = ""
     for sex in ("M", "F"):
-        rows = _tag("tr", _tag("th", esc(SEX[lang][sex]), "group", colspan="5"))
+        rows = _tag("tr", _tag("th", esc(SEX[lang][sex]), "group",
+                               colspan=str(1 + 2 * len(gaps))))
         for i, arm in enumerate(data.arms):
             cells = _tag("th", _arm_label(arm, i, lang), "row")
             for g in gaps:
@@ -318,15 +321,11 @@ def equity_table(data: ReportData, lang: str) -> str:
 
 def extra_table(data: ReportData, lang: str) -> str:
     head = _tag("th", esc(t(lang, "col_scenario")), rowspan="2")
-    head += _tag("th", esc(GAP_SHORT[lang]["Q5-Q1"]), colspan="2")
     head += _tag("th", esc(t(lang, "col_sii")), colspan="2")
-    head2 = (_tag("th", esc(SEX[lang]["M"])) + _tag("th", esc(SEX[lang]["F"]))) * 2
+    head2 = _tag("th", esc(SEX[lang]["M"])) + _tag("th", esc(SEX[lang]["F"]))
     rows = ""
     for i, arm in enumerate(data.arms):
         cells = _tag("th", _arm_label(arm, i, lang), "row")
-        for sex in ("M", "F"):
-            cells += _cell_value(data, data.record(arm.name, "gap_e", sex=sex, by="Q5-Q1",
-                                                   age=0), arm.is_baseline, lang)
         for sex in ("M", "F"):
             cells += _cell_value(data, data.record(arm.name, "sii_e0", sex=sex),
                                  arm.is_baseline, lang)
@@ -360,18 +359,22 @@ def key_points(data: ReportData, lang: str) -> str:
 
     main = data.main_gap
     words = typography(GAP_WORDS[lang][main], lang)
-    items = [esc(t(lang, "key_baseline", name=data.baseline.name, gap_words=words,
+    items = [esc(t(lang, "key_baseline", name=data.baseline.label(lang), gap_words=words,
                    m=gap("M", main), f=gap("F", main), cm=gap("M", "cadres-ouvriers"),
                    cf=gap("F", "cadres-ouvriers"), first=first, last=last))]
     for arm in data.scenarios:
-        parts, excludes = {}, []
+        parts, excludes, extremes = {}, [], {}
         for sex in ("M", "F"):
             rec = data.record(arm.name, "gap_e", sex=sex, by=main, age=0)
-            ci = (fmt_interval(_val(rec, "diff_lo"), _val(rec, "diff_hi"), lang, 2, signed=True)
+            ci = (fmt_interval(_val(rec, "diff_lo"), _val(rec, "diff_hi"), lang, 3, signed=True)
                   if data.has_intervals else "")
-            parts[sex] = (years_text(_val(rec, "diff"), lang), ci)
+            parts[sex] = (years_text(_val(rec, "diff"), lang, 3), ci)
             if _interval_excludes_zero(rec):
                 excludes.append(sex)
+            ext = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
+            extremes[sex] = fmt_num(_val(ext, "diff"), lang, 3, signed=True) + (
+                " " + fmt_interval(_val(ext, "diff_lo"), _val(ext, "diff_hi"), lang, 3,
+                                   signed=True) if data.has_intervals else "")
         if not data.has_intervals:
             verdict = t(lang, "verdict_na")
         elif len(excludes) == 2:
@@ -383,13 +386,17 @@ def key_points(data: ReportData, lang: str) -> str:
         cost = _val(data.record(arm.name, "cost_eur_per_year"), "value")
         cost_text = (t(lang, "key_cost", cost=fmt_money(cost, lang)) if cost
                      else (t(lang, "key_cf") if arm.equalise else ""))
-        text = t(lang, "key_scenario", name=arm.name, gap=GAP_SHORT[lang][main],
+        text = t(lang, "key_scenario", name=arm.label(lang), gap=GAP_SHORT[lang][main],
                  m=parts["M"][0], mi=parts["M"][1],
                  f=parts["F"][0], fi=parts["F"][1], cost=cost_text, verdict=verdict)
+        if main == "Q5-Q1" and all(_val(data.record(arm.name, "gap_e", sex=x, by="V20-V1",
+                                                    age=0), "diff") is not None
+                                   for x in ("M", "F")):
+            text += " " + t(lang, "key_extremes", m=extremes["M"], f=extremes["F"])
         items.append(esc(text.replace("  ", " ").replace(" ;", NNBSP + ";")
                          .replace(" ,", ",")))
     out = ""
-    if main != "V20-V1":
+    if main != "Q5-Q1":
         out += _tag("div", _p(esc(t(lang, "gap_fallback", gap=GAP_SHORT[lang][main]))), "box")
     out += _tag("ul", "".join(_tag("li", i) for i in items), "key")
     if data.scenarios:
@@ -500,8 +507,8 @@ def scenario_block(arm: ScenarioInfo, index: int, data: ReportData, lang: str) -
     sc = arm.scenario
     if sc is None:
         return _tag("div", out + _p(esc(t(lang, "definition_missing"))), "scenario")
-    if sc.description:
-        out += _p(esc(t(lang, "description")) + "<em>" + esc(sc.description) + "</em>")
+    if arm.text(lang):
+        out += _p(esc(t(lang, "description")) + "<em>" + esc(arm.text(lang)) + "</em>")
     if sc.equalise:
         paths = [PATHWAY_LABELS[lang].get(p, p) for p in sc.equalise]
         out += _p(esc(t(lang, "counterfactual", pathways=join_words(paths, lang))))
@@ -632,6 +639,11 @@ def data_files() -> list[tuple[str, str]]:
     return out
 
 
+def _file_text(name: str, header: str, lang: str) -> str:
+    """A data file's description for the report (data_files.toml), or its header lines."""
+    return data_file_texts().get(name, {}).get(lang, header)
+
+
 def parameter_counts(specs: dict[str, Any]) -> dict[str, int]:
     assumed = sum(1 for s in specs.values() if s.source.lower().startswith("assumption"))
     calibrated = sum(1 for s in specs.values() if s.source.lower().startswith("calibrated"))
@@ -656,7 +668,8 @@ def sources_section(data: ReportData, lang: str) -> str:
 
 
 def files_table(lang: str) -> str:
-    rows = "".join(_tag("tr", _tag("td", f"<code>{esc(name)}</code>") + _tag("td", esc(src)))
+    rows = "".join(_tag("tr", _tag("td", f"<code>{esc(name)}</code>")
+                        + _tag("td", esc(_file_text(name, src, lang))))
                    for name, src in data_files())
     head = _tag("tr", _tag("th", esc(t(lang, "col_file"))) + _tag("th", esc(t(lang, "col_source"))))
     cols = '<colgroup><col style="width:30%"><col style="width:70%"></colgroup>'
@@ -671,9 +684,10 @@ def annex_section(data: ReportData, lang: str, specs: dict[str, Any]) -> str:
     rows = ""
     for name, spec in specs.items():
         value = base.parameters.get(name, spec.value) if base is not None else spec.value
+        unit, source = parameter_text(name, spec.unit, spec.source, lang)
         rows += _tag("tr", _tag("td", f"<code>{esc(name)}</code>")
                      + _tag("td", esc(_param_value(value, lang)), "num")
-                     + _tag("td", esc(spec.unit)) + _tag("td", esc(spec.source)))
+                     + _tag("td", esc(unit)) + _tag("td", esc(source)))
     cols = ('<colgroup><col style="width:22%"><col style="width:13%"><col style="width:25%">'
             '<col style="width:40%"></colgroup>')
     return (_p(esc(t(lang, "annex_intro")))
@@ -770,11 +784,12 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
 
     sections.append(("bref", t(lang, "sec_key"), warnings(data, lang) + key_points(data, lang)))
 
-    q = s.get("question") or ""
+    q = data.text("question", lang)
     qhtml = (_tag("p", esc(q), "question") if q.strip()
              else _p(esc(t(lang, "question_none"))))
-    if (s.get("description") or "").strip():
-        qhtml += _p(esc(t(lang, "description")) + "<em>" + esc(s["description"]) + "</em>")
+    if data.text("description", lang).strip():
+        qhtml += _p(esc(t(lang, "description")) + "<em>" + esc(data.text("description", lang))
+                    + "</em>")
     sections.append(("question", t(lang, "sec_question"), qhtml))
 
     sc_html = "".join(scenario_block(arm, i, data, lang) for i, arm in enumerate(data.arms))
@@ -843,10 +858,10 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
     kicker = esc(t(lang, "report_no", id=data.comparison_id))
     if created is not None:
         kicker += " · " + esc(t(lang, "saved_on", date=fmt_date(created, lang)))
-    header = _tag("header", _p(kicker, "kicker") + _tag("h1", esc(s.get("comparison")))
+    header = _tag("header", _p(kicker, "kicker") + _tag("h1", esc(data.text("comparison", lang)))
                   + _p(meta, "meta"))
     footer = _tag("footer", esc(t(lang, "generated_by", version=model_version)))
-    title = f"{t(lang, 'title_prefix')} — {s.get('comparison')}"
+    title = f"{t(lang, 'title_prefix')} — {data.text('comparison', lang)}"
     return ("<!DOCTYPE html>\n"
             f'<html lang="{t(lang, "html_lang")}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
