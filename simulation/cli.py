@@ -16,14 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .errors import ConfigError, StoreError, UserError
+
 EXIT_USAGE = 2
 MAX_REPLICATES = 10_000
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 DEFAULT_COMPARISON = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -306,6 +304,31 @@ def _has_table(path: str, table: str) -> bool:
         return False
 
 
+def format_interventions(records: list[dict[str, Any]]) -> str:
+    """The readable list printed by ``interventions``."""
+    lines = []
+    for r in records:
+        lines += [f"{r['type']}: {r['label']}",
+                  f"  who: {r['eligible']}",
+                  f"  effect: {r['effect']:g} (95% range {r['effect_low']:g} to "
+                  f"{r['effect_high']:g}), {r['effect_unit']}",
+                  f"  evidence ({r['grade']}): {r['evidence']}",
+                  f"  unit cost: {r['unit_cost_eur']:,.0f} euros ({r['cost_basis']}): "
+                  f"{r['cost_source']}",
+                  f"  published cost per QALY: {r['published_cost_per_qaly']}", ""]
+    return "\n".join(lines).rstrip()
+
+
+def cmd_interventions(args: argparse.Namespace) -> int:
+    """The registry of intervention types (simulation/data/interventions.toml)."""
+    from .interventions import TYPES
+
+    records = [k.record(args.lang) for k in TYPES]
+    print(json.dumps(records, ensure_ascii=False) if args.json
+          else format_interventions(records))
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .comparison import ComparisonSpec, load_any
     from .sensitivity import is_sensitivity_file, load_sensitivity
@@ -551,7 +574,7 @@ def cmd_validate_baseline(args: argparse.Namespace) -> int:
     from .validation import validate
 
     _check_executor(args)
-    scenario = _scenario(args)
+    scenario = _scenario(args).with_options(start_year=args.start_year)
     _set_threads(args.threads)
     if args.replicates > 1 and (args.executor or args.scheduler):
         with _executor(args) as executor:
@@ -785,6 +808,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
 
+    iv = sub.add_parser("interventions", help="list the intervention types: effect sizes "
+                        "with their 95%% range, strength of evidence, sources and costs")
+    iv.add_argument("--json", action="store_true", help="print one JSON list")
+    iv.add_argument("--lang", choices=("fr", "en"), default="en", help="language of the texts")
+    iv.set_defaults(func=cmd_interventions)
+
     c = sub.add_parser("compare", help="run a baseline and scenarios paired on common random "
                        "numbers and compare them")
     c.add_argument("file", help="comparison file (TOML)")
@@ -829,7 +858,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "French gradients (INSEE, DREES, Sante publique France)")
     b.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
     b.add_argument("--agents", type=_positive_int, default=200_000)
-    b.add_argument("--years", type=_positive_int, default=30)
+    b.add_argument("--years", type=_positive_int, default=5,
+                   help="simulated years from --start-year (default 5: 2012-2016, the period "
+                        "of INSEE's life expectancies by income)")
+    b.add_argument("--start-year", type=int, default=2012,
+                   help="first simulated year (default 2012: the targets' period, so that "
+                        "the years simulated are the years observed)")
     b.add_argument("--replicates", type=_positive_int, default=3,
                    help="replicates pooled (default 3: less chance noise per vingtile)")
     b.add_argument("--seed", type=_non_negative_int)
@@ -880,9 +914,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
-    from .config import ConfigError
-    from .store import StoreError
-
     args = build_parser().parse_args(argv)
     func = getattr(args, "func", cmd_default)
     try:
@@ -900,3 +931,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def main_entry() -> NoReturn:
+    """The ``healthgap`` console command (``[project.scripts]`` in pyproject.toml), the same
+    as ``python run.py``: :func:`main` on the command line's arguments, exiting with its
+    code."""
+    sys.exit(main(sys.argv[1:]))

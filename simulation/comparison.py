@@ -82,10 +82,13 @@ CHANCE_INTERVAL = ("95% confidence interval of the mean over replicates (Student
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """Parameter uncertainty of a comparison: draws from a stored posterior sample."""
+    """Parameter uncertainty of a comparison: draws from a stored posterior sample and, with
+    ``effects``, draws of the interventions' effect sizes within their 95% ranges
+    (simulation/data/interventions.toml)."""
 
-    posterior: str  # calibration name, or its id as digits
+    posterior: str | None  # calibration name, or its id as digits; None: effects only
     draws: int | None = None  # replicates of the PSA (None: the comparison's replicates)
+    effects: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ class ComparisonSpec:
         return replace(self, baseline=self.baseline.with_options(**opts),
                        scenarios=tuple(s.with_options(**opts) for s in self.scenarios))
 
+    def with_uncertainty(self, u: Uncertainty) -> ComparisonSpec:
+        """A copy whose replicates draw what ``u`` says (posterior, intervention effects)."""
+        spec = replace(self, uncertainty=u)
+        return spec.with_options(replicates=u.draws) if u.draws else spec
+
     def with_posterior(self, posterior: str | int | None,
                        draws: int | None = None) -> ComparisonSpec:
         """A copy whose replicates draw parameters from the posterior of calibration
@@ -124,8 +132,8 @@ class ComparisonSpec:
         if not text:
             raise ConfigError("command line", "--posterior", "a calibration name or id",
                               posterior)
-        spec = replace(self, uncertainty=Uncertainty(text, draws))
-        return spec.with_options(replicates=draws) if draws else spec
+        effects = self.uncertainty.effects if self.uncertainty is not None else True
+        return self.with_uncertainty(Uncertainty(text, draws, effects))
 
 
 def _read_toml(path: Path, where: str) -> dict[str, Any]:
@@ -260,7 +268,7 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
                           scenarios=tuple(scenarios), source=where, texts_en=texts_en)
     if "uncertainty" in raw:
         u = _parse_uncertainty(raw["uncertainty"], where)
-        spec = spec.with_posterior(u.posterior, u.draws)
+        spec = spec.with_uncertainty(u)
     return spec
 
 
@@ -270,20 +278,27 @@ _HEAD_KEYS = ("name", "description", "question", "baseline", "name_en", "descrip
 
 def _parse_uncertainty(table: Any, where: str) -> Uncertainty:
     if not isinstance(table, dict):
-        raise ConfigError(where, "uncertainty", "a table with posterior (and draws)")
+        raise ConfigError(where, "uncertainty", "a table with posterior, draws, effects")
     for key in table:
-        if key not in ("posterior", "draws"):
-            raise ConfigError(where, f"uncertainty.{key}", "one of the keys posterior, draws")
+        if key not in ("posterior", "draws", "effects"):
+            raise ConfigError(where, f"uncertainty.{key}",
+                              "one of the keys posterior, draws, effects")
+    effects = table.get("effects", True)
+    if not isinstance(effects, bool):
+        raise ConfigError(where, "uncertainty.effects", "true or false", effects)
     ref = table.get("posterior")
-    if isinstance(ref, bool) or not (
-            (isinstance(ref, str) and ref.strip()) or (isinstance(ref, int) and ref > 0)):
+    if ref is None and not effects:
+        raise ConfigError(where, "uncertainty.posterior", "a calibration name or id (with "
+                          "effects = false there is nothing else to draw)")
+    if ref is not None and (isinstance(ref, bool) or not (
+            (isinstance(ref, str) and ref.strip()) or (isinstance(ref, int) and ref > 0))):
         raise ConfigError(where, "uncertainty.posterior",
                           "a calibration name (string) or id (positive integer)", ref)
     draws = table.get("draws")
     if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int)
                               or not 1 <= draws <= 10_000):
         raise ConfigError(where, "uncertainty.draws", "an integer from 1 to 10,000", draws)
-    return Uncertainty(str(ref).strip(), draws)
+    return Uncertainty(None if ref is None else str(ref).strip(), draws, effects)
 
 
 def load_any(path: str | Path) -> Scenario | ComparisonSpec:
@@ -299,24 +314,42 @@ _PSA_SALT = 0x5053_4144  # "PSAD"
 
 @dataclass(frozen=True)
 class ParameterDraws:
-    """The posterior draw of each replicate of a comparison."""
+    """What each replicate of a probabilistic sensitivity analysis draws: a posterior
+    parameter set (when a calibration is named) and the interventions' effect sizes (when
+    ``[uncertainty] effects`` is true, the default)."""
 
-    calibration_id: int
-    calibration_name: str
+    calibration_id: int | None
+    calibration_name: str | None
     indices: tuple[int, ...]  # posterior draw (its ``draw`` number) of replicate r
     values: tuple[dict[str, Any], ...]  # parameter values of replicate r
+    effects: tuple[dict[str, float], ...] = ()  # effect size by intervention type, replicate r
+
+    @property
+    def n(self) -> int:
+        return max(len(self.values), len(self.effects))
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "chance+parameters", "calibration_id": self.calibration_id,
-                "calibration": self.calibration_name, "draws": len(self.indices),
-                "distinct_draws": len(set(self.indices)), "draw_of_replicate":
-                list(self.indices)}
+        out: dict[str, Any] = {
+            "kind": "chance+parameters" if self.calibration_id is not None else
+            "chance+effects", "draws": self.n, "intervention_effects": bool(self.effects)}
+        if self.calibration_id is not None:
+            out.update(calibration_id=self.calibration_id, calibration=self.calibration_name,
+                       distinct_draws=len(set(self.indices)),
+                       draw_of_replicate=list(self.indices))
+        if self.effects:
+            out["effects_of_replicate"] = [dict(e) for e in self.effects]
+        return out
 
     def interval(self) -> str:
-        return ("2.5 and 97.5 percentiles over replicates (chance + parameter uncertainty: "
-                f"posterior of calibration {self.calibration_name!r} "
-                f"(id {self.calibration_id}), {len(self.indices)} draws; paired differences "
-                "on common random numbers)")
+        what = []
+        if self.calibration_id is not None:
+            what.append(f"posterior of calibration {self.calibration_name!r} "
+                        f"(id {self.calibration_id})")
+        if self.effects:
+            what.append("intervention effects within their 95% ranges")
+        return (f"2.5 and 97.5 percentiles over draws (chance + parameter uncertainty: "
+                f"{' and '.join(what)}, {self.n} draws; paired differences on common random "
+                "numbers)")
 
 
 def resample(weights: Any, seed: int, replicates: int) -> np.ndarray:
@@ -341,7 +374,11 @@ def posterior_draws(store: Any, spec: ComparisonSpec) -> ParameterDraws | None:
 
     if spec.uncertainty is None:
         return None
+    effects = effect_draws(spec) if spec.uncertainty.effects else ()
     ref = spec.uncertainty.posterior
+    if ref is None:
+        n = spec.baseline.replicates
+        return ParameterDraws(None, None, (), tuple({} for _ in range(n)), effects)
     try:
         post = store.posterior(ref)
         cal = store.calibration(post.attrs.get("calibration_id", ref))
@@ -371,7 +408,28 @@ def posterior_draws(store: Any, spec: ComparisonSpec) -> ParameterDraws | None:
             draw[c] = v
         values.append(draw)
     return ParameterDraws(int(cal["id"]), str(cal["name"]),
-                          tuple(int(post["draw"].iloc[int(i)]) for i in idx), tuple(values))
+                          tuple(int(post["draw"].iloc[int(i)]) for i in idx), tuple(values),
+                          effects)
+
+
+def effect_draws(spec: ComparisonSpec) -> tuple[dict[str, float], ...]:
+    """Each replicate's effect size of every intervention type used by the comparison,
+    drawn within its 95% range (:meth:`InterventionType.draw_effect`) with a uniform that
+    depends only on (comparison seed, replicate, type): every arm of a replicate gets the
+    same effect, so the pairing on common random numbers holds, and adding replicates
+    keeps the earlier draws."""
+    from . import rng
+    from .interventions import TYPE_INDEX, TYPES
+
+    used = sorted({iv.type for sc in spec.all for iv in sc.interventions},
+                  key=lambda k: TYPE_INDEX[k])
+    out = []
+    for r in range(spec.baseline.replicates):
+        key = rng.key(spec.baseline.seed, "effect_draws", r)
+        u = rng.uniforms(key, np.array([TYPE_INDEX[k] for k in used], dtype=np.uint64))
+        out.append({k: TYPES[TYPE_INDEX[k]].draw_effect(float(x))
+                    for k, x in zip(used, u, strict=True)})
+    return tuple(out)
 
 
 def _own_changes(scenario: Scenario, baseline: Scenario) -> set[str]:
@@ -390,16 +448,33 @@ def replicate_scenarios(spec: ComparisonSpec, draws: ParameterDraws | None
     own = {sc.name: _own_changes(sc, spec.baseline) for sc in spec.all}
     out = []
     for r in range(n):
-        values = draws.values[r]
+        values = draws.values[r] if draws.values else {}
         source = (f"posterior of calibration {draws.calibration_name!r}, draw "
-                  f"{draws.indices[r]}")
+                  f"{draws.indices[r]}" if draws.calibration_id is not None else None)
         arms = {}
         for sc in spec.all:
             keep = {k: v for k, v in values.items()
                     if k.partition("[")[0] not in own[sc.name]}
-            arms[sc.name] = sc.with_parameters(keep, source)
+            arm = sc.with_parameters(keep, source) if keep else sc
+            if draws.effects:
+                arm = _with_effects(arm, draws.effects[r])
+            arms[sc.name] = arm
         out.append(arms)
     return out
+
+
+def _with_effects(scenario: Scenario, effects: dict[str, float]) -> Scenario:
+    """``scenario`` with its interventions' effect sizes replaced by ``effects`` (by type),
+    except an effect the scenario file set itself (its source is then the file)."""
+    from .interventions import TYPE_INDEX, TYPES
+
+    ivs = []
+    for iv in scenario.interventions:
+        kind = TYPES[TYPE_INDEX[iv.type]]
+        if iv.type in effects and iv.effect_source == kind.effect_source:
+            iv = replace(iv, effect=float(effects[iv.type]))
+        ivs.append(iv)
+    return replace(scenario, interventions=tuple(ivs))
 
 
 def comparison_hashes(spec: ComparisonSpec, summary: dict[str, Any]) -> tuple[str, list[str]]:
@@ -704,9 +779,11 @@ def collect_outcomes(spec: ComparisonSpec, store: Any, stored: dict[tuple[str, i
     :func:`simulation.runner.run_many`'s answer), by scenario name in replicate order, and
     the run ids by scenario name. ``cache`` (by run id) spares reading a run shared by
     several comparisons (a sweep's baseline) again."""
-    from .population import load_region
+    from .demography import population_weight
 
-    weight = load_region(spec.baseline.region).total / spec.baseline.agents
+    b = spec.baseline
+    weight = population_weight(b.start_year - int(b.parameters["demography.burn_in_years"]),
+                               b.agents)
     cache = {} if cache is None else cache
     outcomes: dict[str, list[dict[str, Any]]] = {s.name: [] for s in spec.all}
     run_ids: dict[str, list[int]] = {s.name: [] for s in spec.all}

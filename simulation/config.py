@@ -38,6 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError  # defined there, importable from here as before
 from .interventions import (
     MODES,
     PATHWAYS,
@@ -51,17 +52,6 @@ from .population import EDUCATION, PCS, status_explained_variance
 
 REGIONS = ("occitanie",)
 MAX_AGENTS = 2_000_000_000
-
-
-class ConfigError(ValueError):
-    """A user's mistake in a scenario or parameter file, reported as one line."""
-
-    def __init__(self, source: str, key: str, expected: str, got: Any = None) -> None:
-        self.source, self.key, self.expected, self.got = source, key, expected, got
-        msg = f"{source}: {key}: expected {expected}"
-        if got is not None:
-            msg += f", got {got!r}"
-        super().__init__(msg)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -516,6 +506,31 @@ def _check_parameters(p: dict[str, Any], source: str) -> None:
     def bad(name: str, expected: str) -> None:
         raise ConfigError(source, f"parameters.{name}", expected, p[name])
 
+    for name in ("smoking.p_quit_attempt", "smoking.p_attempt_success", "smoking.p_relapse",
+                 "early_childhood.p_diploma_gain"):
+        if not 0 <= p[name] <= 1:
+            bad(name, "a probability from 0 to 1")
+    if not 12 <= p["smoking.quit_min_age"] <= 100:
+        bad("smoking.quit_min_age", "an age from 12 to 100")
+    if not 0 <= p["smoking.relapse_years"] <= 50:
+        bad("smoking.relapse_years", "a whole number of years from 0 to 50")
+    if not all(0 <= x <= 1 for x in p["smoking.former_excess_floor"]):
+        bad("smoking.former_excess_floor", "four shares from 0 to 1")
+    if not 0 < p["smoking.former_excess_decay_years"] <= 100:
+        bad("smoking.former_excess_decay_years", "a number of years in (0, 100]")
+    if p["demography.projection"] not in ("central", "high", "low"):
+        bad("demography.projection", 'one of "central", "high", "low"')
+    if not all(0 <= x <= 10 for x in p["demography.tfr_observed"] + p["demography.tfr_projected"]):
+        bad("demography.tfr_projected", "fertility rates from 0 to 10 children per woman")
+    if len(p["demography.tfr_observed"]) != len(p["demography.tfr_observed_years"]):
+        bad("demography.tfr_observed", "one rate per year of demography.tfr_observed_years")
+    if not 0 <= p["migration.out_rate"] <= 0.5:
+        bad("migration.out_rate", "a probability from 0 to 0.5")
+    if not all(x >= 0 for x in p["migration.out_age_profile"] + p["migration.in_age_shares"]) \
+            or sum(p["migration.in_age_shares"]) <= 0:
+        bad("migration.in_age_shares", "non-negative shares, not all zero")
+    if not all(0 <= x <= 3 for x in p["mortality.trend_pace"]):
+        bad("mortality.trend_pace", "paces from 0 to 3")
     if p["outcomes.mortality_estimator"] not in ("expected", "realised"):
         bad("outcomes.mortality_estimator", 'one of "expected", "realised"')
     if p["outcomes.horizon"] not in ("lifetime", "simulation"):

@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .errors import UserError  # noqa: E402
 from .report.figures import BASELINE_COLOUR, MARKERS, OKABE_ITO, SEX_COLOUR  # noqa: E402
 
 try:
@@ -723,8 +724,6 @@ def _is_loopback(host: str) -> bool:
 
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket (a clear one-line error if the address cannot be used)."""
-    from .cli import UserError
-
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
@@ -746,7 +745,6 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(db_url: str | None, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve the dashboard on ``host:port`` until interrupted (Ctrl+C)."""
     global _db_url
-    from .cli import UserError
     from .store import Store, resolve_url
 
     with Store(db_url, create=False) as store:  # a database problem stops us here

@@ -1,4 +1,4 @@
-"""Interventions: types, allocation modes, budgets and costs (DESIGN section 7).
+"""Interventions: types, allocation modes, budgets and costs.
 
 An intervention has a **type** (what it changes in the pathways), an **allocation** (who
 gets how much: ``universal``, ``targeted`` by a rule on income rank, PCS, diploma,
@@ -26,88 +26,98 @@ import numpy as np
 
 from .population import EDUCATION, PCS
 
+#: Strength of the evidence behind an effect size, strongest first.
+GRADES = ("meta-analysis of trials", "trial", "observational", "assumption")
+#: What a unit cost pays for besides the model parameters naming a share of users.
+COST_BASES = ("dose", "effect")
+
 
 @dataclass(frozen=True)
 class InterventionType:
-    """What an intervention changes, whom it can reach, its default effect and cost."""
+    """What an intervention changes, whom it can reach, its effect size with its 95% range,
+    the strength and source of its evidence, and its cost (one entry of
+    ``simulation/data/interventions.toml``, the registry of intervention types)."""
 
     name: str
     label_fr: str
     label_en: str
-    eligible: str  # who can receive it (plain words)
-    effect: float
+    eligible: str  # who can receive it (plain words, English)
+    effect: float  # central effect size, in effect_unit
     effect_unit: str
-    effect_source: str
+    effect_source: str  # the evidence, with its numbers (English)
     unit_cost_eur: float
     cost_source: str
+    effect_low: float = 0.0  # 95% range of the effect size
+    effect_high: float = 0.0
+    grade: str = "assumption"
+    #: "dose" (the unit cost per person offered a full dose a year), "effect" (per person
+    #: in whom the effect occurs, once) or a parameter: the share of those offered who use it
+    cost_basis: str = "dose"
+    published_cost_per_qaly: str = ""
+    texts_fr: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def text(self, key: str, lang: str) -> str:
+        """One of the texts (``eligible``, ``effect_unit``, ``effect_source``,
+        ``cost_source``, ``published_cost_per_qaly``) in ``lang``."""
+        if lang == "fr" and key in self.texts_fr:
+            return self.texts_fr[key]
+        return getattr(self, key)
+
+    def label(self, lang: str) -> str:
+        return self.label_fr if lang == "fr" else self.label_en
+
+    def draw_effect(self, u: float) -> float:
+        """The effect size at quantile ``u`` of its uncertainty: a split normal whose mode is
+        the central value and whose 2.5 and 97.5 percentiles are ``effect_low`` and
+        ``effect_high``, truncated at 0 (and at 1 for effects bounded by 1)."""
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(min(max(u, 1e-12), 1.0 - 1e-12))
+        half = (self.effect_high - self.effect) if z > 0 else (self.effect - self.effect_low)
+        value = self.effect + z * half / 1.959963984540054
+        top = 10.0 if self.effect_unit.startswith("relative increase") else 1.0
+        return float(min(max(value, 0.0), top))
+
+    def record(self, lang: str = "en") -> dict[str, Any]:
+        """The registry entry as printed by ``run.py interventions --json``."""
+        return {"type": self.name, "label": self.label(lang),
+                "eligible": self.text("eligible", lang), "effect": self.effect,
+                "effect_low": self.effect_low, "effect_high": self.effect_high,
+                "effect_unit": self.text("effect_unit", lang), "grade": self.grade,
+                "evidence": self.text("effect_source", lang),
+                "unit_cost_eur": self.unit_cost_eur, "cost_basis": self.cost_basis,
+                "cost_source": self.text("cost_source", lang),
+                "published_cost_per_qaly": self.text("published_cost_per_qaly", lang)}
 
 
-TYPES: tuple[InterventionType, ...] = (
-    InterventionType(
-        "outreach_css", "Aller-vers : accès à la CSS", "Outreach for the CSS",
-        "people eligible for the free or contributory CSS",
-        0.51, "share of the eligible non-takers reached who take the CSS up",
-        "DREES (2018): 63% of people with an unclaimed entitlement obtain it after a "
-        "'rendez-vous des droits'; the commission's partner referral schemes report 19% of "
-        "appointments not kept (ARS Occitanie commission documents): 0.63 x 0.81", 60.0,
-        "assumption: about one hour of a social worker's time per person reached per year"),
-    InterventionType(
-        "auto_enrolment_css", "Attribution automatique de la CSS",
-        "Automatic enrolment in the CSS", "people eligible for the free or contributory CSS",
-        0.9, "share of the eligible non-takers enrolled",
-        "assumption: automatic attribution from tax and benefit data reaches most of the "
-        "eligible; data mismatches leave about a tenth out", 10.0,
-        "assumption: administrative cost of data matching per eligible person per year"),
-    InterventionType(
-        "gp_priority_zones", "Temps médical en zones prioritaires",
-        "Extra GP time in priority zones", "residents of the priority zones for access to care",
-        0.5, "relative reduction of the probability of having no registered GP",
-        "assumption: extra GP time (salaried doctors, health centres) halves the share of "
-        "residents without a medecin traitant", 30.0,
-        "assumption: about one GP consultation (26.50 euros in 2023) per resident per year"),
-    InterventionType(
-        "out_of_pocket", "Baisse du reste à charge", "Lower out-of-pocket costs",
-        "people aged 16 and over", 0.5,
-        "relative reduction of the probability of forgoing care for cost",
-        "assumption: forgone care for cost is mostly dental and optical (INSEE SRCV 2017); "
-        "lower co-payments halve it", 25.0,
-        "assumption: public cost per person covered per year"),
-    InterventionType(
-        "early_childhood", "Prévention petite enfance", "Early-childhood prevention",
-        "children aged 0-6", 0.3,
-        "relative reduction of childhood obesity onset and of the load accumulated at 0-5",
-        "assumption: home visiting and early-education programmes reduce childhood obesity "
-        "and adversity by about a third in trials (orders of magnitude)", 500.0,
-        "assumption: home visits by maternal and child protection services (PMI) per child "
-        "per year"),
-    InterventionType(
-        "youth_mental_health", "Santé mentale des jeunes", "Youth mental health support",
-        "young people aged 11-25", 0.2,
-        "relative reduction of high stress and of the onset of psychiatric conditions",
-        "assumption: school and community mental-health programmes (orders of magnitude)",
-        150.0, "assumption: about three psychologist sessions per young person per year"),
-    InterventionType(
-        "smoking_cessation", "Aide au sevrage tabagique", "Smoking cessation support",
-        "daily smokers aged 26 and over (the ages at which the model lets smokers quit)",
-        1.0,
-        "relative increase of the yearly probability of quitting",
-        "assumption: supported quit attempts roughly double success (pharmacotherapy RR "
-        "1.5-2.2 in Cochrane reviews)", 300.0,
-        "assumption: substitutes and counselling per smoker per year"),
-    InterventionType(
-        "healthier_housing", "Logement sain et espaces verts", "Healthier housing and green space",
-        "people whose home is exposed to environmental nuisance", 0.1,
-        "yearly probability that an exposed home is remediated",
-        "assumption: renovation and greening programmes treat about a tenth of exposed homes "
-        "a year at full intensity", 2000.0,
-        "assumption: cost per exposed person per year of renovation and greening"),
-    InterventionType(
-        "health_literacy", "Littératie en santé", "Health literacy",
-        "people aged 16 and over", 0.1,
-        "relative reduction of smoking initiation, adult obesity onset and CSS non-take-up",
-        "assumption: health-literacy programmes have small effects on behaviours and "
-        "take-up", 20.0, "assumption: cost per person reached per year"),
-)
+def load_types() -> tuple[InterventionType, ...]:
+    """The intervention types of ``simulation/data/interventions.toml``, in file order."""
+    import tomllib
+    from importlib import resources
+
+    raw = tomllib.loads(resources.files("simulation.data").joinpath("interventions.toml")
+                        .read_text("utf-8"))
+    out = []
+    for name, t in raw.items():
+        if not (t["effect_low"] <= t["effect"] <= t["effect_high"]):
+            raise ValueError(f"interventions.toml: {name}: effect outside its range")
+        if t["grade"] not in GRADES:
+            raise ValueError(f"interventions.toml: {name}: grade must be one of {GRADES}")
+        out.append(InterventionType(
+            name=name, label_fr=t["label_fr"], label_en=t["label_en"],
+            eligible=t["eligible_en"], effect=float(t["effect"]),
+            effect_unit=t["effect_unit_en"], effect_source=t["evidence_en"],
+            unit_cost_eur=float(t["unit_cost_eur"]), cost_source=t["cost_source_en"],
+            effect_low=float(t["effect_low"]), effect_high=float(t["effect_high"]),
+            grade=t["grade"], cost_basis=t["cost_basis"],
+            published_cost_per_qaly=t["published_cost_per_qaly_en"],
+            texts_fr={"eligible": t["eligible_fr"], "effect_unit": t["effect_unit_fr"],
+                      "effect_source": t["evidence_fr"], "cost_source": t["cost_source_fr"],
+                      "published_cost_per_qaly": t["published_cost_per_qaly_fr"]}))
+    return tuple(out)
+
+
+TYPES: tuple[InterventionType, ...] = load_types()
 TYPE_INDEX = {t.name: i for i, t in enumerate(TYPES)}
 N_TYPES = len(TYPES)
 
@@ -230,7 +240,7 @@ def eligible_mask(kind: str, a: dict[str, np.ndarray], params: dict[str, Any]) -
     if kind == "youth_mental_health":
         return (age >= 11) & (age <= 25)
     if kind == "smoking_cessation":
-        return (a["smoking"] == 1) & (age >= 26)
+        return (a["smoking"] == 1) & (age >= params["smoking.quit_min_age"])
     if kind == "healthier_housing":
         return a["nuisance"] == 1
     raise KeyError(kind)
@@ -243,6 +253,18 @@ def person_need(tables: dict[str, np.ndarray], a: dict[str, np.ndarray],
             * tables["education"][a["education"]] * tables["department"][a["department"]]
             * tables["zone"][(a["care"] >> 2) & 1])
     return np.where(a["income_rank"] < max_rank, need, 0.0)
+
+
+def cost_share(kind: InterventionType, effect: float, params: dict[str, Any]) -> float:
+    """The share of a full dose that is paid for (see :attr:`InterventionType.cost_basis`):
+    1 for ``dose``, the effect itself for ``effect`` (e.g. the homes remediated), or the
+    value of the parameter that gives the share of users (e.g. the smokers who make a
+    supported quit attempt)."""
+    if kind.cost_basis == "dose":
+        return 1.0
+    if kind.cost_basis == "effect":
+        return float(effect)
+    return float(params[kind.cost_basis])
 
 
 def solve_scale(need: np.ndarray, unit_cost: float, weight: float, budget: float) -> float:
@@ -272,6 +294,9 @@ class YearPlan:
     array: np.ndarray  # [N_TYPES, row_length]
     cost_eur: dict[str, float]
     reached: dict[str, float]  # full-scale number of people with a positive dose
+    #: by type, each living person's dose (0 where ineligible), in the order of the arrays
+    #: the plan was made from; only for the types whose model-side effects need it
+    doses: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def plan_year(interventions: tuple[Intervention, ...], year: int, a: dict[str, np.ndarray],
@@ -280,6 +305,7 @@ def plan_year(interventions: tuple[Intervention, ...], year: int, a: dict[str, n
     arr = np.zeros((N_TYPES, row_length(len(departments))))
     costs: dict[str, float] = {}
     reached: dict[str, float] = {}
+    doses: dict[str, np.ndarray] = {}
     for iv in interventions:
         if not iv.active(year):
             continue
@@ -288,14 +314,24 @@ def plan_year(interventions: tuple[Intervention, ...], year: int, a: dict[str, n
         sub = {k: x[mask] for k, x in a.items()}
         need = person_need(tables, sub, rank_limit(iv.allocation))
         if iv.allocation.budget_eur is not None:
-            k = solve_scale(need, iv.unit_cost_eur, weight, iv.allocation.budget_eur)
+            k = solve_scale(need, iv.unit_cost_eur * cost_share(iv.kind, iv.effect, params),
+                            weight, iv.allocation.budget_eur)
         else:
             k = iv.allocation.intensity
         dose = np.minimum(1.0, k * need)
-        costs[iv.name] = float(weight * iv.unit_cost_eur * dose.sum())
+        costs[iv.name] = float(weight * iv.unit_cost_eur * dose.sum()
+                               * cost_share(iv.kind, iv.effect, params))
         reached[iv.name] = float(weight * (dose > 0).sum())
         arr[TYPE_INDEX[iv.type]] = pack(tables, k, iv.effect, rank_limit(iv.allocation))
-    return YearPlan(arr, costs, reached)
+        if iv.type in DOSES_KEPT:
+            full = np.zeros(mask.shape[0])
+            full[mask] = dose
+            doses[iv.type] = full
+    return YearPlan(arr, costs, reached, doses)
+
+
+#: Types whose per-person doses the model needs besides the kernels' tables.
+DOSES_KEPT = ("early_childhood",)
 
 
 def empty_plan(n_departments: int) -> np.ndarray:

@@ -29,7 +29,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import metrics, pathways, rng
+from . import demography, metrics, pathways, rng
 from .config import Scenario
 from .interventions import PATHWAYS, plan_year
 from .kernels import demography as kd
@@ -41,6 +41,7 @@ from .population import (
     PCS,
     PCS_STATUS_ORDER,
     SEX,
+    STATE_SCHEMA,
     Population,
     Region,
     baseline_qx,
@@ -93,15 +94,18 @@ def baseline_hazard(params: dict[str, Any]) -> np.ndarray:
     return out
 
 
-def fertility_schedule(params: dict[str, Any]) -> np.ndarray:
+def fertility_schedule(params: dict[str, Any], tfr: float | None = None) -> np.ndarray:
     """Annual probability of giving birth by [sex, age] (0 for men and outside 15-49): a normal curve
-    of mean ``fertility_mean_age`` and sd ``fertility_sd_age`` scaled to the TFR."""
+    of mean ``fertility_mean_age`` and sd ``fertility_sd_age`` scaled to the total fertility
+    rate ``tfr`` (default ``demography.fertility_tfr``; the model passes the year's rate,
+    :func:`simulation.demography.tfr`)."""
     ages = np.arange(N_AGES)
     out = np.zeros((2, N_AGES))
     mu, sd = params["demography.fertility_mean_age"], params["demography.fertility_sd_age"]
     dens = np.exp(-0.5 * ((ages + 0.5 - mu) / sd) ** 2)
     dens[(ages < 15) | (ages > 49)] = 0.0
-    out[1] = np.minimum(params["demography.fertility_tfr"] * dens / dens.sum(), 0.95)
+    rate = params["demography.fertility_tfr"] if tfr is None else tfr
+    out[1] = np.minimum(rate * dens / dens.sum(), 0.95)
     return out
 
 
@@ -188,6 +192,9 @@ class HealthInequalityModel(mesa.Model):
         self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
         self.reached: list[dict[str, float]] = []
         self._p_birth = fertility_schedule(p)
+        self._p_emigrate = demography.emigration_probability(p)
+        self._immigrant_ages = demography.immigrant_age_sex(p)
+        self.last_immigrants = self.last_emigrants = 0.0
         self._edu_cuts = education_cut_points(p)[0]
         self._pcs_cuts = np.ascontiguousarray(pcs_cut_points()[:, 0, :])
         self._status_weights = status_weights(p)
@@ -212,7 +219,8 @@ class HealthInequalityModel(mesa.Model):
             return
         self.population = population if population is not None else synthesise(
             scenario.agents, p, self.seed_value, self.region, first_year,
-            cohort_shift=self.burn_in_years)
+            cohort_shift=self.burn_in_years,
+            weight=demography.population_weight(first_year, scenario.agents))
         self.tables = pathways.PathwayTables.build(p, self.region)
         flags = np.array([x in scenario.equalise for x in PATHWAYS], dtype=np.uint8)
         self.tables.equalise = flags
@@ -232,6 +240,10 @@ class HealthInequalityModel(mesa.Model):
             "agents_alive": "last_alive",
             "births": "last_births",
             "deaths": "last_deaths",
+            "immigrants": "last_immigrants",
+            "emigrants": "last_emigrants",
+            "net_migration": lambda m: m.last_immigrants - m.last_emigrants,
+            "total_fertility_rate": "last_tfr",
             "crude_death_rate_per_1000": "last_cdr",
             "mean_age": "last_mean_age",
             "share_65_plus": "last_share_65",
@@ -284,6 +296,9 @@ class HealthInequalityModel(mesa.Model):
         n = pop.n
         chunk, n_chunks = self._chunking(n)
         cells = self._n_groups * 2 * N_AGES
+        self.last_tfr = demography.tfr(self.params, year)
+        p_birth = fertility_schedule(self.params, self.last_tfr)
+        h0 = self._h0 * demography.mortality_trend(self.params, year)
         deaths_acc = np.zeros((count_rows(), cells), dtype=np.int32)
         births = np.zeros(n_chunks, dtype=np.int64)
         # expected deaths only in reported years (the burn-in's are forgotten)
@@ -292,7 +307,7 @@ class HealthInequalityModel(mesa.Model):
         kd.year_step(
             pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
             pop.education, pop.pcs, pop.employment, pop.rr_death, pop.event, n, chunk,
-            self._h0.ravel(), self._p_birth.ravel(), rng.key(seed, "vital", year),
+            h0.ravel(), p_birth.ravel(), rng.key(seed, "vital", year),
             deaths_acc, births, expected_acc)
         n_births = int(births.sum())
         newborns = np.zeros((count_rows(), cells), dtype=np.int32)
@@ -322,10 +337,11 @@ class HealthInequalityModel(mesa.Model):
         carried[:, :, -1] += survivors[:, :, -1]
         carried += newborns.sum(axis=0, dtype=np.int64).reshape(shape)
         self._alive_counts = carried
+        n_out, n_in = self._migrate(year)
         alive = start[kd.G_VINGTILE:kd.G_VINGTILE + 20].sum(axis=0)  # [sex, age]
         n_deaths = int(deaths[kd.G_VINGTILE:kd.G_VINGTILE + 20].sum())
         n_start = int(alive.sum())
-        self.last_alive = n_start - n_deaths + n_births  # the living now, from the counts
+        self.last_alive = n_start - n_deaths + n_births + n_in - n_out  # from the counts
         if pop.n - self.last_alive > 0.1 * pop.n:
             pop.compact()
         self.last_year = year
@@ -337,6 +353,54 @@ class HealthInequalityModel(mesa.Model):
         self.last_share_65 = float(alive[:, 65:].sum() / max(n_start, 1))
         self.datacollector.collect(self)
         self.year += 1
+
+    def _migrate(self, year: int) -> tuple[int, int]:
+        """Migration at the end of ``year`` (after deaths, ageing and births): the living
+        leave with their yearly probability by sex and age (a keyed draw), then the year's
+        immigrants join (:mod:`simulation.demography`); the carried counts follow both.
+        Returns (emigrants, immigrants), simulated people."""
+        pop, p = self.population, self.params
+        seed = self.seed_value
+        rows = np.flatnonzero(pop.alive[: pop.n] == 1)
+        u = rng.uniforms(rng.key(seed, "migration", year), pop.pid[rows])
+        leave = rows[u < self._p_emigrate[pop.sex[rows], pop.age[rows]]]
+        self._alive_counts -= self._counts_of(leave)
+        pop.alive[leave] = 0
+        k = demography.immigrants(p, rows.size * pop.weight, pop.weight, year)
+        if k:
+            newcomers = synthesise(
+                k, p, seed, self.region, year, growth_room=1.0,
+                age_sex=self._immigrant_ages,
+                pid_offset=demography.IMMIGRANT_ID_BASE + (year % 4096) * (1 << 36),
+                education_shift=p["migration.in_education_shift"], weight=pop.weight)
+            flags = self.tables.equalise
+            pathways.initialise_newcomers(newcomers, self.tables,
+                                          self._h0 * demography.mortality_trend(p, year),
+                                          seed, year, equalise=flags)
+            n = pop.n
+            pop.ensure_capacity(n + k)
+            for name in STATE_SCHEMA:
+                getattr(pop, name)[n:n + k] = getattr(newcomers, name)[:k]
+            pop.n = n + k
+            self._alive_counts += self._counts_of(np.arange(n, n + k))
+        self.last_emigrants = leave.size * pop.weight
+        self.last_immigrants = k * pop.weight
+        return int(leave.size), int(k)
+
+    def _counts_of(self, rows: np.ndarray) -> np.ndarray:
+        """The people of ``rows`` counted by [group, sex, age] (as :meth:`census`)."""
+        pop = self.population
+        out = np.zeros((self._n_groups, 2, N_AGES), dtype=np.int64)
+        if rows.size == 0:
+            return out
+        sex = pop.sex[rows].astype(np.int64)
+        age = pop.age[rows].astype(np.int64)
+        v = np.minimum((pop.income_rank[rows] * np.float32(20.0)).astype(np.int64), 19)
+        for g in (kd.G_VINGTILE + v, kd.G_PCS + pop.pcs[rows].astype(np.int64),
+                  kd.G_EDUCATION + pop.education[rows].astype(np.int64),
+                  kd.G_DEPARTMENT + pop.department[rows].astype(np.int64)):
+            np.add.at(out, (g, sex, age), 1)
+        return out
 
     def _plan_interventions(self) -> None:
         """Compile this year's interventions (doses, budgets, costs) for the kernels (none
@@ -355,6 +419,29 @@ class HealthInequalityModel(mesa.Model):
         self.tables.interventions = plan.array
         self.costs.append(plan.cost_eur)
         self.reached.append(plan.reached)
+        if "early_childhood" in plan.doses:
+            self._early_education(np.flatnonzero(alive), plan.doses["early_childhood"])
+
+    def _early_education(self, rows: np.ndarray, dose: np.ndarray) -> None:
+        """Early-childhood prevention's path to education: a child of 6 (the programme's
+        last year) whose dose is d gains one diploma level with probability
+        ``early_childhood.p_diploma_gain * d`` (a keyed draw, shared by every scenario);
+        the carried counts move the child between diploma groups."""
+        p_gain = float(self.params["early_childhood.p_diploma_gain"])
+        pop = self.population
+        six = (pop.age[rows] == 6) & (dose > 0) & (pop.education[rows] < len(EDUCATION) - 1)
+        if p_gain <= 0 or not six.any():
+            return
+        r, d = rows[six], dose[six]
+        u = rng.uniforms(rng.key(self.seed_value, "early_education", self.year), pop.pid[r])
+        r = r[u < p_gain * d]
+        if r.size == 0:
+            return
+        old = pop.education[r].astype(np.int64)
+        pop.education[r] = (old + 1).astype(pop.education.dtype)
+        sex, age = pop.sex[r].astype(np.int64), pop.age[r].astype(np.int64)
+        np.subtract.at(self._alive_counts, (kd.G_EDUCATION + old, sex, age), 1)
+        np.add.at(self._alive_counts, (kd.G_EDUCATION + old + 1, sex, age), 1)
 
     def run_years(self, years: int | None = None,
                   progress: Callable[[int], None] | None = None) -> None:
@@ -407,8 +494,10 @@ class HealthInequalityModel(mesa.Model):
         else:
             prev = np.zeros((2, N_AGES))
         weight = 1.0 - (1.0 - float(p["outcomes.utility_disability"])) * np.clip(prev, 0, 1)
+        h0 = self._h0 * demography.mortality_trend(p, self.year)  # held from next year on
         kd.remaining_life(pop.alive, pop.sex, pop.age, pop.rr_death, pop.income_rank, pop.n,
-                          chunk, self._h0.ravel(), np.ascontiguousarray(weight).ravel(),
+                          chunk, np.ascontiguousarray(h0).ravel(),
+                          np.ascontiguousarray(weight).ravel(),
                           1.0 / (1.0 + rate), out)
         total = np.zeros(4)
         for c in range(n_chunks):  # in chunk order: independent of the threads

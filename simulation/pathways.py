@@ -145,11 +145,61 @@ def disability_onset(p: dict[str, Any]) -> np.ndarray:
     return np.minimum(out, 2.0)
 
 
+def former_excess(p: dict[str, Any], years: np.ndarray, age_band: int) -> np.ndarray:
+    """Share of a current smoker's excess risk (RR - 1) that a former smoker keeps, ``years``
+    after quitting at an age in ``age_band`` (0: before 40, 1: 40-49, 2: 50-59, 3: 60+):
+    ``floor + (1 - floor) * exp(-years / smoking.former_excess_decay_years)`` with
+    ``floor = smoking.former_excess_floor[age_band]``."""
+    floor = float(p["smoking.former_excess_floor"][age_band])
+    return floor + (1.0 - floor) * np.exp(-np.asarray(years, float)
+                                          / p["smoking.former_excess_decay_years"])
+
+
+def former_class_table(p: dict[str, Any], max_years: int = 60) -> np.ndarray:
+    """Former smokers' class in the risk tables by [years since quitting (0..max_years, the
+    last for all later years), age band at quitting]: class k keeps about
+    ``1 - (k + 0.5) / FORMER_CLASSES`` of the excess risk (:func:`former_excess`, rounded to
+    the nearest class)."""
+    k = kp.FORMER_CLASSES
+    out = np.empty((max_years + 1, 4), dtype=np.uint8)
+    t = np.arange(max_years + 1)
+    for band in range(4):
+        keep = former_excess(p, t, band)
+        out[:, band] = np.clip(np.floor((1.0 - keep) * k), 0, k - 1).astype(np.uint8)
+    return out
+
+
+def former_class_excess() -> np.ndarray:
+    """The share of the excess risk kept by each former-smoker class (see
+    :func:`former_class_table`)."""
+    k = kp.FORMER_CLASSES
+    return 1.0 - (np.arange(k) + 0.5) / k
+
+
+def smoking_rr(rr_current: float) -> np.ndarray:
+    """Relative risk by smoking class (never, current, then the former classes)."""
+    return np.concatenate([[1.0, rr_current], 1.0 + former_class_excess() * (rr_current - 1.0)])
+
+
+def smoking_rules(p: dict[str, Any]) -> np.ndarray:
+    """The exposure kernel's smoking rules: youngest age of quitting, yearly probability
+    of relapse in the first years, number of those years."""
+    return np.array([p["smoking.quit_min_age"], p["smoking.p_relapse"],
+                     p["smoking.relapse_years"]], dtype=np.float64)
+
+
+def quit_probability(p: dict[str, Any]) -> float:
+    """Yearly probability that a daily smoker (reference diploma, employed) quits for at
+    least a year: a quit attempt, then its success."""
+    return float(p["smoking.p_quit_attempt"] * p["smoking.p_attempt_success"])
+
+
 def onset_rr_table(p: dict[str, Any]) -> np.ndarray:
     """Relative risk of onset by [condition, exposure combination, income rank bin].
 
-    Combination ``smoking * 8 + obese * 4 + stress * 2 + nuisance`` (smoking 0 never,
-    1 current, 2 former with the square root of the current smoker's RR). Each exposure's
+    Combination ``smoking class * 8 + obese * 4 + stress * 2 + nuisance`` (smoking class 0
+    never, 1 current, 2.. former smokers keeping a share of the current smoker's excess
+    risk that falls with the years since quitting, :func:`former_class_table`). Each exposure's
     excess risk ``RR - 1`` is scaled by the differential vulnerability
     ``v = 1 + d (1 - 2 rank)``; the residual income gradient
     ``1 + (R - 1)(1 - rank)`` multiplies the product. Ranks at the bin midpoints.
@@ -160,17 +210,17 @@ def onset_rr_table(p: dict[str, Any]) -> np.ndarray:
     names = ("disease.rr_smoking", "disease.rr_obesity", "disease.rr_stress",
              "disease.rr_environment")
     rr = {n: np.asarray(p[n], float) for n in names}
-    out = np.ones((len(CONDITIONS), 24, nb))
+    out = np.ones((len(CONDITIONS), kp.SMOKING_CLASSES * 8, nb))
     for k in range(len(CONDITIONS)):
         resid = _gradient(p["disease.rr_income_residual"][k], rank)
-        for smk in range(3):
+        rs_class = smoking_rr(rr["disease.rr_smoking"][k])
+        for smk in range(kp.SMOKING_CLASSES):
             for ob in range(2):
                 for st in range(2):
                     for nu in range(2):
                         f = np.ones(nb)
                         if smk:
-                            rs = rr["disease.rr_smoking"][k]
-                            f *= 1 + v * ((rs if smk == 1 else math.sqrt(rs)) - 1)
+                            f *= 1 + v * (rs_class[smk] - 1)
                         if ob:
                             f *= 1 + v * (rr["disease.rr_obesity"][k] - 1)
                         if st:
@@ -183,23 +233,25 @@ def onset_rr_table(p: dict[str, Any]) -> np.ndarray:
 
 def death_rr_table(p: dict[str, Any]) -> np.ndarray:
     """Relative risk of death by combination
-    ``((conditions * 2 + poor access) * 3 + smoking) * 2 + disability`` (conditions as the
-    5-bit mask): for each condition ``1 + (RR_c - 1) * (case-fatality factor if poor
-    access)``, times smoking (current RR, former its square root) and disability."""
+    ``((conditions * 2 + poor access) * SMOKING_CLASSES + smoking class) * 2 + disability``
+    (conditions as the 5-bit mask): for each condition ``1 + (RR_c - 1) * (case-fatality
+    factor if poor access)``, times smoking (current RR; former smokers keep a share of the
+    excess that falls with the years since quitting) and disability."""
     rr_c = np.asarray(p["disease.rr_death"], float)
     cf = p["care.case_fatality_rr_poor_access"]
-    out = np.ones(32 * 2 * 3 * 2)
+    n_smk = kp.SMOKING_CLASSES
+    rs_class = smoking_rr(p["disease.rr_death_smoking"])
+    out = np.ones(32 * 2 * n_smk * 2)
     for cond in range(32):
         for poor in range(2):
             base = 1.0
             for k in range(len(CONDITIONS)):
                 if cond >> k & 1:
                     base *= 1 + (rr_c[k] - 1) * (cf if poor else 1.0)
-            for smk in range(3):
-                f = base * (1.0, p["disease.rr_death_smoking"],
-                            math.sqrt(p["disease.rr_death_smoking"]))[smk]
+            for smk in range(n_smk):
+                f = base * rs_class[smk]
                 for dis in range(2):
-                    idx = ((cond * 2 + poor) * 3 + smk) * 2 + dis
+                    idx = ((cond * 2 + poor) * n_smk + smk) * 2 + dis
                     out[idx] = f * (p["disease.rr_death_disability"] if dis else 1.0)
     return out
 
@@ -217,6 +269,7 @@ class PathwayTables:
     leave_age: np.ndarray
     onset_rr: np.ndarray  # [condition, exposure combination, rank bin]
     death_cond_rr: np.ndarray  # [(conditions, poor access, smoking, disability) combination]
+    former_class: np.ndarray  # [years since quitting, age band at quitting] -> class
     death_norm: np.ndarray | None = None  # [sex, age]
     inc_base: np.ndarray | None = None  # [condition, sex, age]
     mean_onset_rr: np.ndarray | None = None  # [condition, sex, age], baseline at start
@@ -240,6 +293,7 @@ class PathwayTables:
                    interventions=empty_plan(len(region.codes)),
                    equalise=np.zeros(len(PATHWAYS), dtype=np.uint8),
                    onset_rr=onset_rr_table(p), death_cond_rr=death_rr_table(p),
+                   former_class=former_class_table(p),
                    dis_onset=dis_onset,
                    leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
 
@@ -354,6 +408,19 @@ def initialise(pop: Population, tables: PathwayTables, h_death: np.ndarray, seed
         _draw_state(pop, tables, h_death, seed, year, eq, normalise=False)
 
 
+def initialise_newcomers(pop: Population, tables: PathwayTables, h_death: np.ndarray,
+                         seed: int, year: int, equalise: np.ndarray | None = None) -> None:
+    """The state of people who join the population (immigrants), drawn as at the start but
+    with the model's own normalisations (which are left unchanged)."""
+    eq = np.zeros(len(PATHWAYS), dtype=np.uint8) if equalise is None else equalise
+    plan = tables.interventions  # newcomers arrive as they were: interventions act next year
+    tables.interventions = np.zeros_like(plan)
+    try:
+        _draw_state(pop, tables, h_death, seed, year, eq, normalise=False)
+    finally:
+        tables.interventions = plan
+
+
 #: People drawn at a time when initialising the state (bounds the temporaries).
 INIT_BLOCK = 1 << 20
 
@@ -375,9 +442,9 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     run_care(pop, tables, seed, year - 1, equalise=eq)
     # conditions: DREES prevalence by age, shared out by each person's relative risk
     rr = np.zeros((len(CONDITIONS), n))
-    kp.condition_rr_all(a["alive"], a["income_rank"], a["smoking"], a["obese"], a["stress"],
-                        a["nuisance"], a["load"], n, tables.onset_rr, p["load.log_rr_per_unit"],
-                        eq, rr)
+    kp.condition_rr_all(a["alive"], a["age"], a["income_rank"], a["smoking"], a["obese"],
+                        a["stress"], a["nuisance"], a["load"], n, tables.onset_rr,
+                        p["load.log_rr_per_unit"], tables.former_class, eq, rr)
     if normalise:
         inc_pop = population_incidence(p, h_death)
         tables.inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
@@ -394,7 +461,7 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     raw = np.zeros(n)
     kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
                     a["insurance"], a["care"], a["conditions"], a["disability"], a["pcs"],
-                    a["education"], n, *tables.death_args(), eq, raw)
+                    a["education"], n, *tables.death_args(), tables.former_class, eq, raw)
     if normalise:
         # normalise on the risks after one pass of the yearly disease process (a dry run on
         # copies), so that the first simulated year already has INED's mortality: the
@@ -446,12 +513,15 @@ def _draw_exposures(a: dict[str, np.ndarray], rows: slice, p: dict[str, Any],
     p_init = (np.asarray(p["smoking.p_initiation"])[sex]
               * initiation_rr_education(p)[sex, es]
               * _gradient(p["smoking.initiation_rr_income"], rs))
-    # ages already lived before the first simulated year: initiation at 12-25, quitting 26+
+    # ages already lived before the first simulated year: initiation at 12-25, quitting
+    # from smoking.quit_min_age (net of relapse)
     years_init = np.clip(np.minimum(age, 26) - 12, 0, None)
     p_ever = 1 - (1 - np.minimum(p_init, 1)) ** years_init
-    q = p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[es]
+    q = (quit_probability(p) * (1.0 - p["smoking.p_relapse"]) ** p["smoking.relapse_years"]
+         * np.asarray(p["smoking.cessation_rr_education"])[es])
     q = np.where(un_s, q * p["smoking.cessation_rr_unemployed"], q)
-    p_still = (1 - q) ** np.clip(age - 26, 0, None)
+    quit_from = int(p["smoking.quit_min_age"])
+    p_still = (1 - q) ** np.clip(age - quit_from, 0, None)
     # smokers die sooner: weight the states by their survival from 35 (relative risk of
     # death about 2 for current and 1.4 for former smokers, all causes, assumption in line
     # with disease.rr_death_smoking and the smoking-related conditions)
@@ -461,6 +531,10 @@ def _draw_exposures(a: dict[str, np.ndarray], rows: slice, p: dict[str, Any],
     total = p_cur + p_for + (1 - p_ever)
     u = draws(0) * total
     smoking = np.where(u < p_cur, 1, np.where(u < p_cur + p_for, 2, 0))
+    # former smokers: years since quitting uniform over the years they could have quit
+    since = np.floor(draws(7) * np.clip(age - quit_from + 1, 1, None)).astype(np.int64)
+    smoking = np.where(smoking == 2, kp.FORMER_SMOKER + np.minimum(since, kp.SMOKING_T_MAX),
+                       smoking)
     a["smoking"][rows] = smoking
     # obesity: childhood then adult onset, with remission
     ro, eo = ref(kp.EQ_OBESITY, r, edu)
@@ -567,7 +641,7 @@ def run_exposures(pop: Population, tables: PathwayTables, seed: int, year: int,
         pop.income_rank, pop.sensitive, pop.smoking, pop.obese, pop.nuisance, pop.stress,
         pop.load, pop.n, chunk, rng.key(seed, "exposures", year),
         np.asarray(p["smoking.p_initiation"], float), initiation_rr_education(p),
-        p["smoking.initiation_rr_income"], p["smoking.p_cessation"],
+        p["smoking.initiation_rr_income"], quit_probability(p),
         np.asarray(p["smoking.cessation_rr_education"], float),
         p["smoking.cessation_rr_unemployed"], p["obesity.p_incidence_child"],
         np.asarray(p["obesity.child_rr_parents_pcs"], float), p["obesity.p_incidence_adult"],
@@ -575,7 +649,7 @@ def run_exposures(pop: Population, tables: PathwayTables, seed: int, year: int,
         p["obesity.p_remission"], p["stress.p_stress"], p["stress.rr_unemployed"],
         p["stress.rr_income"], p["load.decay"], np.asarray(p["load.weights"], float),
         p["load.sensitive_period_multiplier"], pop.pcs, pop.department, pop.care,
-        tables.iv(pop), tables.eq())
+        tables.iv(pop), tables.eq(), smoking_rules(p))
 
 
 def run_care(pop: Population, tables: PathwayTables, seed: int, year: int,
@@ -612,5 +686,6 @@ def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
         p["disability.rr_condition"] ** np.arange(kp.N_CONDITIONS + 1.0),
         p["disability.rr_income"], p["care.progression_rr_poor_access"],
         p["disability.p_recovery"], *tables.death_args(), tables.death_norm, pop.department,
-        pop.pcs, pop.education, N_AGES, counts, tables.iv(pop), tables.eq())
+        pop.pcs, pop.education, N_AGES, counts, tables.iv(pop), tables.eq(),
+        tables.former_class)
     return counts.sum(axis=0, dtype=np.int64).reshape(n_groups, 2, N_AGES)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -118,6 +119,11 @@ def load_region(name: str = "occitanie") -> Region:
 
 def baseline_qx(first_year: int, last_year: int) -> np.ndarray:
     """INED q(x), ages 0-99, mean over calendar years first..last: array [sex, age]."""
+    return _baseline_qx(int(first_year), int(last_year)).copy()
+
+
+@lru_cache(maxsize=64)
+def _baseline_qx(first_year: int, last_year: int) -> np.ndarray:
     q = read_data("france_mortality_qx_single_age_INED_2010_2022.csv")
     q = q[(q["year"] >= first_year) & (q["year"] <= last_year)]
     out = np.zeros((2, 100))
@@ -130,7 +136,7 @@ def age_sex_distribution(region: Region) -> np.ndarray:
     """Share of the population by [sex, age] for ages 0..AGE_CAP.
 
     Broad groups by sex from the 2012 census of Occitanie (INSEE RP2012, the most recent
-    age-by-sex table found; GAP noted in shared/data/README.md). Within a group, people are
+    age-by-sex table found). Within a group, people are
     spread uniformly below 60 and in proportion to survivorship l(x) from INED's 2012 life
     table from 60 on (assumption: the age shape inside old groups follows mortality).
     """
@@ -311,8 +317,10 @@ def _normal_scores(u: np.ndarray) -> np.ndarray:
 
 
 def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
-               start_year: int, growth_room: float = 1.3, cohort_shift: int = 0) -> Population:
-    """Draw ``n_agents`` people representing the region in ``start_year`` (DESIGN section 4).
+               start_year: int, growth_room: float = 1.3, cohort_shift: int = 0,
+               age_sex: np.ndarray | None = None, pid_offset: int = 0,
+               education_shift: float = 0.0, weight: float | None = None) -> Population:
+    """Draw ``n_agents`` people representing the region in ``start_year``.
 
     Age and sex from :func:`age_sex_distribution`; department in proportion to its
     population; the standard-of-living rank uniform on [0, 1) (by definition of national
@@ -326,17 +334,23 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
     shares are those of the start year: a person gets the shares of their own cohort).
     Every draw is counter-based on (seed, stream, person id), so the population is the same
     whatever the machine.
+
+    For people who join the population later (immigrants): ``age_sex`` replaces the age-sex
+    distribution (shares by [sex, age]), ``pid_offset`` starts their ids, ``education_shift``
+    moves their latent education score (in standard deviations) and ``weight`` is the
+    model's weight.
     """
     if n_agents < 1:
         raise ValueError("n_agents must be positive")
     pop = Population(capacity=int(n_agents * growth_room) + 16,
-                     weight=region.total / n_agents)
+                     weight=region.total / n_agents if weight is None else weight)
     pop.n = n_agents
+    shares = age_sex_distribution(region) if age_sex is None else np.asarray(age_sex, float)
     # in blocks of people, so that the temporaries stay small at any population size
     # (every draw is keyed by person id: the blocks do not change the result)
     for lo in range(0, n_agents, SYNTHESIS_BLOCK):
         _synthesise_block(pop, lo, min(n_agents, lo + SYNTHESIS_BLOCK), params, seed, region,
-                          start_year, cohort_shift)
+                          start_year, cohort_shift, shares, pid_offset, education_shift)
     return pop
 
 
@@ -345,17 +359,19 @@ SYNTHESIS_BLOCK = 1 << 20
 
 
 def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any], seed: int,
-                      region: Region, start_year: int, cohort_shift: int) -> None:
+                      region: Region, start_year: int, cohort_shift: int,
+                      age_sex: np.ndarray, pid_offset: int = 0,
+                      education_shift: float = 0.0) -> None:
     n = hi - lo
     rows = slice(lo, hi)
-    pid = np.arange(lo, hi, dtype=np.uint64)
+    pid = np.arange(lo, hi, dtype=np.uint64) + np.uint64(pid_offset)
     pop.pid[rows] = pid
     pop.alive[rows] = 1
 
     def draws(stream: str) -> np.ndarray:
         return rng.uniforms(rng.key(seed, stream, start_year), pid)
 
-    cell = _categorical(draws("synthesis_age"), age_sex_distribution(region))
+    cell = _categorical(draws("synthesis_age"), age_sex)
     sex, age = np.divmod(cell, N_AGES)
     pop.sex[rows] = sex
     pop.age[rows] = age
@@ -366,7 +382,8 @@ def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any],
     pop.income_rank[rows] = rank
     rho = params["education.latent_corr_income"]
     z_income = _normal_scores(rank.astype(float))
-    z_edu = rho * z_income + math.sqrt(1 - rho * rho) * _normal_scores(draws("synthesis_education"))
+    z_edu = (rho * z_income + math.sqrt(1 - rho * rho) * _normal_scores(draws("synthesis_education"))
+             + education_shift)
     cuts = education_cut_points(params)
     band = education_band(age + cohort_shift)
     edu = np.zeros(n, dtype=np.uint8)

@@ -65,6 +65,9 @@ STREAMS: dict[str, int] = {
     "care": 23,
     "propensity_take_up": 24,  # take-up, no-insurance and GP propensities (fixed)
     "disease": 27,  # onsets of the five conditions and disability
+    "early_education": 29,  # the diploma gained through early-childhood prevention
+    "effect_draws": 30,  # intervention effects of a probabilistic sensitivity analysis
+    "migration": 31,  # who emigrates, and the immigrants' draws
     # retired numbers, never reuse: 25, 26, 28
 }
 

@@ -1,4 +1,5 @@
-"""Run a scenario and collect tidy results (the Python API behind the CLI).
+"""Run a scenario and collect tidy results (the Python API behind the CLI); run scenarios
+through a results store, reusing the runs it holds (:func:`get_or_run`, :func:`run_many`).
 
 >>> from simulation import load_scenario, run_scenario
 >>> result = run_scenario(load_scenario("scenarios/baseline.toml"), agents=20_000, years=5)
@@ -7,9 +8,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,7 @@ import pandas as pd
 from . import metrics
 from .config import Scenario
 from .model import HealthInequalityModel
+from .store import StoredRun, bind_runner, scenario_from_canonical
 
 #: Ages at which life expectancy is reported.
 REPORT_AGES = (0, 35, 60, 65)
@@ -119,6 +123,36 @@ def compute_run(scenario: Scenario, replicate: int) -> RunResult:
     return run_scenario(scenario, replicate=replicate)
 
 
+def get_or_run(store: Any, scenario: Scenario, replicate: int,
+               compute: Callable[[Scenario, int], RunResult] | None = None) -> StoredRun:
+    """Reuse the finished run of (scenario, replicate) stored in ``store``
+    (:class:`simulation.store.Store`) by this code version, or compute it with
+    ``compute(scenario, replicate)`` (default: :func:`run_scenario`) and save it; also
+    ``store.get_or_run(scenario, replicate, compute)``."""
+    found = store.find_run(scenario, replicate)
+    if found is not None:
+        return StoredRun(found, True)
+    compute = compute or compute_run
+    started = datetime.now(UTC)
+    result = compute(scenario, replicate)
+    return StoredRun(store.save_run(result, started=started), False)
+
+
+def load_run_result(store: Any, run_id: int, scenario: Scenario | None = None) -> RunResult:
+    """A :class:`RunResult` rebuilt from ``store`` (the scenario from its canonical text
+    unless given); also ``store.load_run_result(run_id, scenario)``."""
+    frames = store.load_result(run_id)
+    run = frames["run"].iloc[0]
+    if scenario is None:
+        scenario = scenario_from_canonical(store.scenario_canonical(run["scenario_hash"]),
+                                           source=f"run {run_id}")
+    return RunResult(
+        scenario=scenario, replicate=int(run["replicate"]), seed=int(run["run_seed"]),
+        window=(int(run["window_first"]), int(run["window_last"])),
+        yearly=frames["yearly"], life_table_input=frames["life_table_input"],
+        life_expectancy=frames["life_expectancy"], timings=json.loads(run["timings"]))
+
+
 def run_many(store: Any, runs: Sequence[tuple[Scenario, int]], executor: Any = None,
              progress: Callable[[Scenario, int, bool], None] | None = None
              ) -> dict[tuple[str, int, int], Any]:
@@ -130,7 +164,6 @@ def run_many(store: Any, runs: Sequence[tuple[Scenario, int]], executor: Any = N
     Returns :class:`~simulation.store.StoredRun` by ``(scenario hash, seed, replicate)``;
     ``progress(scenario, replicate, reused)`` is called once per run."""
     from .executor import Executor
-    from .store import StoredRun
 
     out: dict[tuple[str, int, int], Any] = {}
     todo: list[tuple[Scenario, int]] = []
@@ -169,7 +202,7 @@ def run_replicates(scenario: Scenario, replicates: int, store: Any,
         runs = [stored[(scenario.hash, scenario.seed, r)] for r in range(replicates)]
         return Replicates(scenario=scenario, run_ids=[x.run_id for x in runs],
                           reused=[x.reused for x in runs],
-                          first=store.load_run_result(runs[0].run_id, scenario))
+                          first=load_run_result(store, runs[0].run_id, scenario))
     compute = compute or (lambda sc, r: run_scenario(sc, replicate=r))
     kept: dict[int, RunResult] = {}
 
@@ -181,10 +214,10 @@ def run_replicates(scenario: Scenario, replicates: int, store: Any,
 
     run_ids, reused = [], []
     for r in range(replicates):
-        stored = store.get_or_run(scenario, r, compute_and_keep)
+        stored = get_or_run(store, scenario, r, compute_and_keep)
         run_ids.append(stored.run_id)
         reused.append(stored.reused)
-    first = kept.get(0) or store.load_run_result(run_ids[0], scenario)
+    first = kept.get(0) or load_run_result(store, run_ids[0], scenario)
     return Replicates(scenario=scenario, run_ids=run_ids, reused=reused, first=first)
 
 
@@ -211,3 +244,8 @@ def gap_across_replicates(le: pd.DataFrame, age: int = 0, by: str = "income_ving
         out.append({"sex": sex, "age": age, "n": len(run_ids), "n_defined": int(v.size),
                     **stats})
     return out
+
+
+# Store.get_or_run and Store.load_run_result call the two functions above (the store does
+# not import the runner).
+bind_runner(get_or_run, load_run_result)

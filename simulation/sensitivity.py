@@ -94,6 +94,8 @@ class ParameterRange:
 
     def value(self, baseline: Scenario, x: float) -> Any:
         """The parameter's value at sample point ``x`` (within [low, high])."""
+        if self.kind == "effect":  # an intervention's effect size (intervention.TYPE.effect)
+            return float(x)
         base, index = split_parameter_name(self.name, baseline.parameters)
         current = baseline.parameters[base] if index is None else baseline.parameters[base][index]
         if self.kind == "range":
@@ -179,16 +181,37 @@ class SensitivitySpec:
 
     def scenarios(self, row: np.ndarray) -> tuple[Scenario, Scenario | None]:
         """The baseline and the intervention with parameter set ``row`` applied."""
+        from .comparison import _with_effects
+
         values = {p.name: p.value(self.baseline, float(x))
-                  for p, x in zip(self.parameters, row, strict=True)}
+                  for p, x in zip(self.parameters, row, strict=True) if p.kind != "effect"}
+        effects = {p.name.split(".")[1]: float(x)
+                   for p, x in zip(self.parameters, row, strict=True) if p.kind == "effect"}
         where = f"{self.source} (parameter set)"
-        base = self.baseline.with_parameters(values, where)
+        base = self.baseline.with_parameters(values, where) if values else self.baseline
         if self.intervention is None:
             return base, None
         own = {k for k, v in self.intervention.parameters.items()
                if self.baseline.parameters.get(k) != v}
         keep = {k: v for k, v in values.items() if k.partition("[")[0] not in own}
-        return base, self.intervention.with_parameters(keep, where)
+        arm = self.intervention.with_parameters(keep, where) if keep else self.intervention
+        return base, _with_effects(arm, effects) if effects else arm
+
+
+def effect_ranges(intervention: Scenario) -> tuple[ParameterRange, ...]:
+    """A factor ``intervention.TYPE.effect`` for each intervention of ``intervention`` whose
+    effect size is the registry's, ranging over its 95% range
+    (simulation/data/interventions.toml): the analysis then weighs the uncertainty of the
+    intervention's effect against that of the model's parameters."""
+    from .interventions import TYPE_INDEX, TYPES
+
+    out = []
+    for iv in intervention.interventions:
+        kind = TYPES[TYPE_INDEX[iv.type]]
+        if iv.effect_source == kind.effect_source and kind.effect_high > kind.effect_low:
+            out.append(ParameterRange(f"intervention.{iv.type}.effect", "effect",
+                                      kind.effect_low, kind.effect_high))
+    return tuple(out)
 
 
 def _check_sobol_samples(n: Any, where: str, key: str) -> None:
@@ -235,7 +258,10 @@ def load_sensitivity(path: str | Path) -> SensitivitySpec:
     raw = read_toml(p, "sensitivity")
     _keys(raw, "file", where, ("sensitivity", "method", "run", "outcome", "parameters"))
     head = _keys(raw.get("sensitivity"), "sensitivity", where,
-                 ("name", "description", "comparison", "scenario", "baseline"))
+                 ("name", "description", "comparison", "scenario", "baseline", "effects"))
+    with_effects = head.get("effects", True)
+    if not isinstance(with_effects, bool):
+        raise ConfigError(where, "sensitivity.effects", "true or false", with_effects)
     name = head.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
         raise ConfigError(where, "sensitivity.name", "a name of letters, digits, _ and - "
@@ -313,6 +339,8 @@ def load_sensitivity(path: str | Path) -> SensitivitySpec:
     if age not in (0, 35, 60, 65):
         raise ConfigError(where, "outcome.age", "one of 0, 35, 60, 65", age)
     params = _parse_parameters(raw.get("parameters"), baseline, where)
+    if intervention is not None and with_effects:
+        params += effect_ranges(intervention)
     return SensitivitySpec(name=name, description=description, baseline=baseline,
                            intervention=intervention, parameters=params, method=kind,
                            trajectories=trajectories, levels=levels, samples=samples,

@@ -438,7 +438,7 @@ def test_integer_parameters_refuse_fractions_and_hash_like_floats(tmp_path):
 
 @pytest.mark.parametrize("name,value", [("care.non_take_up_free", 1.5),
                                         ("disease.rr_death", [1.8, -1.0, 3.0, 2.0, 2.2]),
-                                        ("smoking.p_cessation", -0.1)])
+                                        ("smoking.p_quit_attempt", -0.1)])
 def test_probabilities_and_relative_risks_are_range_checked(tmp_path, name, value):
     text = BASELINE.read_text()
     path = write(tmp_path / "range.toml", text + f'\n[parameters]\n"{name}" = {value}\n')

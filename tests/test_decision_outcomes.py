@@ -245,7 +245,7 @@ def test_lifetime_horizon_adds_the_survivors_remaining_life(tmp_path):
     for row in summary["summary"]:
         assert row["allocation"][0]["type"] == "smoking_cessation"
         assert row["allocation"][0]["mode"] in ("universal", "targeted", "proportionate")
-        assert row["allocation"][0]["budget_eur"] == 20_000_000
+        assert row["allocation"][0]["budget_eur"] == 15_000_000
         assert row["ede_atkinson_change_lo"] <= row["ede_atkinson_change"] <= \
             row["ede_atkinson_change_hi"]
     qale = [r for r in summary["records"] if r["metric"] == "qale" and r["scenario"] == base]

@@ -93,7 +93,9 @@ def call(kernel, a: dict[str, np.ndarray], args: dict) -> None:
     """Call ``kernel`` with the person arrays ``a`` and the other arguments ``args``, matched
     to its parameters by name; intervention arrays (if the kernel takes any) are neutral."""
     values = {"n": len(a["pid"]), "chunk": CHUNK, "n_ages": N_AGES,
-              "iv": _neutral_interventions(), "eq": np.zeros(7, dtype=np.uint8), **a, **args}
+              "iv": _neutral_interventions(), "eq": np.zeros(7, dtype=np.uint8),
+              "former_class": pathways.former_class_table(P),
+              "smoking_rules": pathways.smoking_rules(P), **a, **args}
     names = list(inspect.signature(kernel.py_func).parameters)
     missing = [name for name in names if name not in values]
     assert not missing, f"{kernel.py_func.__name__}: no value for {missing}"
@@ -147,7 +149,7 @@ def run_exposures(a, **over) -> None:
         key=rng.key(SEED, "exposures", YEAR),
         p_init=np.asarray(p["smoking.p_initiation"], float),
         init_rr_edu=pathways.initiation_rr_education(p),
-        init_rr_income=p["smoking.initiation_rr_income"], p_quit=p["smoking.p_cessation"],
+        init_rr_income=p["smoking.initiation_rr_income"], p_quit=pathways.quit_probability(p),
         quit_rr_edu=np.asarray(p["smoking.cessation_rr_education"], float),
         quit_rr_unemployed=p["smoking.cessation_rr_unemployed"],
         p_obese_child=p["obesity.p_incidence_child"],
@@ -415,11 +417,17 @@ def test_exposures_smoking_initiation_and_cessation_certain():
     a = people(6, age=ages)
     run_exposures(a, p_init=np.ones(2), init_rr_edu=np.ones((2, 5)), init_rr_income=1.0)
     assert a["smoking"].tolist() == [0, 1, 1, 1, 0, 0]
-    b = people(5, age=[40, 25, 40, 40, 70], smoking=[1, 1, 2, 0, 1],
-               employment=[EMPLOYED, EMPLOYED, EMPLOYED, EMPLOYED, UNEMPLOYED])
+    b = people(6, age=[40, 25, 40, 40, 70, 17], smoking=[1, 1, 2, 0, 1, 1],
+               employment=[EMPLOYED, EMPLOYED, EMPLOYED, EMPLOYED, UNEMPLOYED, IN_EDUCATION])
+    no_relapse = np.array([18.0, 0.0, 5.0])
     run_exposures(b, p_init=np.zeros(2), p_quit=1.0, quit_rr_edu=np.ones(5),
-                  quit_rr_unemployed=1.0)
-    assert b["smoking"].tolist() == [2, 1, 2, 0, 2]
+                  quit_rr_unemployed=1.0, smoking_rules=no_relapse)
+    # smokers quit from 18 (code 2: quit this year); a former smoker counts one more year
+    assert b["smoking"].tolist() == [2, 2, 3, 0, 2, 1]
+    # relapse: certain within smoking_rules[2] years of quitting, never after
+    d = people(3, age=[40, 40, 40], smoking=[2, 6, 7])
+    run_exposures(d, p_init=np.zeros(2), p_quit=0.0, smoking_rules=np.array([18.0, 1.0, 5.0]))
+    assert d["smoking"].tolist() == [1, 1, 8]
     c = people(3, age=15)
     run_exposures(c, p_init=np.zeros(2))
     assert not c["smoking"].any()
@@ -440,10 +448,10 @@ def test_exposures_smoking_obesity_and_stress_by_hand():
     p_init = (np.asarray(p["smoking.p_initiation"])[s]
               * pathways.initiation_rr_education(p)[s, e]
               * lin(p["smoking.initiation_rr_income"], r))
-    q = (p["smoking.p_cessation"] * np.asarray(p["smoking.cessation_rr_education"])[e]
+    q = (pathways.quit_probability(p) * np.asarray(p["smoking.cessation_rr_education"])[e]
          * np.where(unemp, p["smoking.cessation_rr_unemployed"], 1.0))
     starts = (smoke0 == 0) & (age >= 12) & (age <= 25) & (u[:, 0] < p_init)
-    quits = (smoke0 == 1) & (age >= 26) & (u[:, 0] < q)
+    quits = (smoke0 == 1) & (age >= p["smoking.quit_min_age"]) & (u[:, 0] < q)
     want = np.where(starts, 1, np.where(quits, 2, smoke0))
     assert starts.sum() > 0 and quits.sum() > 0
     assert np.array_equal(a["smoking"], want)
@@ -672,8 +680,12 @@ def test_disease_relative_risk_of_death_by_hand():
     group = [3, 2, 1, 1]  # ouvrier without diploma, ouvrier, no diploma (a child), no diploma
     run_disease(a, inc_base=np.zeros((kp.N_CONDITIONS, 2, N_AGES)), p_cancer_remission=0.0,
                 p_dis_recovery=0.0, dis_onset=np.zeros((2, N_AGES)))
+    # quit this year at 70: the class of the first year after quitting at 60+
+    kf = int(pathways.former_class_table(p)[0, 3])
+    former = 1 + pathways.former_class_excess()[kf] * (smk_rr - 1)
+    smk_class = [2 + kf, 1, 0, 1]
     cond_rr = [
-        (1 + (rr[0] - 1) * cf) * (1 + (rr[2] - 1) * cf) * math.sqrt(smk_rr)
+        (1 + (rr[0] - 1) * cf) * (1 + (rr[2] - 1) * cf) * former
         * p["disease.rr_death_disability"],
         rr[4] * smk_rr,
         1.0,
@@ -686,7 +698,8 @@ def test_disease_relative_risk_of_death_by_hand():
         want = (DEATH_NORM[s, age] * cond_rr[i] * TABLES.rr_death_income[s, age, b]
                 * SEP_RR[s, age, group[i]])
         assert a["rr_death"][i] == pytest.approx(want, rel=1e-6), i
-        combo = ((int(a["conditions"][i]) * 2 + (i in (0, 3))) * 3 + int(a["smoking"][i])) * 2
+        combo = ((int(a["conditions"][i]) * 2 + (i in (0, 3))) * kp.SMOKING_CLASSES
+                 + smk_class[i]) * 2
         combo += int(a["disability"][i])
         assert TABLES.death_cond_rr[combo] == pytest.approx(cond_rr[i], rel=1e-12)
 
@@ -695,7 +708,7 @@ def test_death_rr_all_and_condition_rr_all_by_hand():
     a = random_people(200)
     g = np.random.default_rng(4)
     a["conditions"][:] = g.integers(0, 32, 200)
-    a["smoking"][:] = g.integers(0, 3, 200)
+    a["smoking"][:] = g.integers(0, 80, 200)  # never, current, former 0-77 years ago
     a["obese"][:] = g.integers(0, 2, 200)
     a["stress"][:] = g.integers(0, 2, 200)
     a["nuisance"][:] = g.integers(0, 2, 200)
@@ -710,7 +723,12 @@ def test_death_rr_all_and_condition_rr_all_by_hand():
                               "rr_death_sep": SEP_RR, "out": out})
     poor = (((a["care"] & kp.CARE_FORGONE) > 0) | ((a["care"] & kp.CARE_GP) == 0)
             | (a["insurance"] == kp.INS_NONE)).astype(int)
-    combo = ((a["conditions"].astype(int) * 2 + poor) * 3 + a["smoking"]) * 2 + a["disability"]
+    table = pathways.former_class_table(P)
+    t = np.maximum(a["smoking"].astype(int) - 2, 0)
+    band = np.clip((a["age"].astype(int) - t - 30) // 10, 0, 3)
+    cls = np.where(a["smoking"] < 2, a["smoking"], 2 + table[np.minimum(t, 60), band])
+    combo = ((a["conditions"].astype(int) * 2 + poor) * kp.SMOKING_CLASSES + cls) * 2
+    combo += a["disability"]
     b = np.minimum((a["income_rank"] * np.float32(100)).astype(int), 99)
     g = (a["pcs"] == 5) * 2 + (a["education"] == 0)
     want = (TABLES.death_cond_rr[combo] * TABLES.rr_death_income[a["sex"], a["age"], b]
@@ -720,7 +738,7 @@ def test_death_rr_all_and_condition_rr_all_by_hand():
     out = np.zeros((kp.N_CONDITIONS, 200))
     call(kp.condition_rr_all, a, {"onset_rr": TABLES.onset_rr,
                                   "load_log_rr": P["load.log_rr_per_unit"], "out": out})
-    combo = a["smoking"] * 8 + a["obese"] * 4 + a["stress"] * 2 + a["nuisance"]
+    combo = cls * 8 + a["obese"] * 4 + a["stress"] * 2 + a["nuisance"]
     rb = np.minimum((a["income_rank"] * np.float32(50)).astype(int), 49)
     lf = np.exp(P["load.log_rr_per_unit"] * a["load"].astype(float))
     want = TABLES.onset_rr[:, combo, rb] * lf
@@ -733,11 +751,12 @@ def test_death_rr_all_and_condition_rr_all_by_hand():
 
 def test_onset_rr_table_by_hand():
     table = pathways.onset_rr_table(P)
-    assert table.shape == (len(CONDITIONS), 24, kp.N_RANK_BINS_ONSET)
+    assert table.shape == (len(CONDITIONS), kp.SMOKING_CLASSES * 8, kp.N_RANK_BINS_ONSET)
     k, b = 3, 10  # respiratory; rank bin 10 of 50, midpoint 0.21
     rank = (b + 0.5) / 50
     v = 1 + P["vulnerability.differential"] * (1 - 2 * rank)
-    f = ((1 + v * (math.sqrt(P["disease.rr_smoking"][k]) - 1))
+    keep = pathways.former_class_excess()[0]  # the first former class: just quit
+    f = ((1 + v * keep * (P["disease.rr_smoking"][k] - 1))
          * (1 + v * (P["disease.rr_obesity"][k] - 1))
          * (1 + v * (P["disease.rr_environment"][k] - 1)))
     resid = 1 + (P["disease.rr_income_residual"][k] - 1) * (1 - rank)
@@ -759,20 +778,23 @@ def test_onset_rr_table_by_hand():
 
 def test_death_rr_table_by_hand():
     table = pathways.death_rr_table(P)
-    assert table.shape == (32 * 2 * 3 * 2,)
+    n = kp.SMOKING_CLASSES
+    assert table.shape == (32 * 2 * n * 2,)
     rr = np.asarray(P["disease.rr_death"])
     cf = P["care.case_fatality_rr_poor_access"]
     # diabetes + psychiatric, poor access, current smoker, not disabled
-    idx = ((0b10010 * 2 + 1) * 3 + 1) * 2 + 0
-    assert idx == 224
+    idx = ((0b10010 * 2 + 1) * n + 1) * 2 + 0
     want = (1 + (rr[1] - 1) * cf) * (1 + (rr[4] - 1) * cf) * P["disease.rr_death_smoking"]
     assert table[idx] == pytest.approx(want, rel=1e-12)
     # the same with good access: the conditions' own relative risks
-    assert table[((0b10010 * 2 + 0) * 3 + 1) * 2] == pytest.approx(
+    assert table[((0b10010 * 2 + 0) * n + 1) * 2] == pytest.approx(
         rr[1] * rr[4] * P["disease.rr_death_smoking"], rel=1e-12)
     assert table[0] == 1.0
     assert table[1] == pytest.approx(P["disease.rr_death_disability"])
-    assert table[4] == pytest.approx(math.sqrt(P["disease.rr_death_smoking"]))
+    keep = pathways.former_class_excess()
+    for k in range(kp.FORMER_CLASSES):  # former smokers keep a falling share of the excess
+        assert table[(2 + k) * 2] == pytest.approx(1 + keep[k] * (P["disease.rr_death_smoking"]
+                                                                  - 1))
 
 
 def test_residual_mortality_gradient_by_hand():
@@ -811,13 +833,13 @@ def test_run_prevalences_are_proportions_and_not_all_zero(run20k):
     df = population_frame(model)
     flags = {name: (df["conditions"].to_numpy() >> k) & 1 for k, name in enumerate(CONDITIONS)}
     flags["current_smoking"] = df["smoking"].to_numpy() == 1
-    flags["former_smoking"] = df["smoking"].to_numpy() == 2
+    flags["former_smoking"] = df["smoking"].to_numpy() >= 2
     flags["obesity"] = df["obese"].to_numpy()
     flags["disability"] = df["disability"].to_numpy()
     for name, flag in flags.items():
         prev = float(np.mean(flag))
         assert 0.0 < prev < 1.0, name
-    assert df["smoking"].max() <= 2 and df["conditions"].max() < 32
+    assert df["smoking"].max() <= 2 + kp.SMOKING_T_MAX and df["conditions"].max() < 32
     assert set(np.unique(df["obese"])) <= {0, 1} and set(np.unique(df["disability"])) <= {0, 1}
 
 
@@ -847,8 +869,9 @@ def test_run_deaths_balance_the_population(run20k):
     w = model.population.weight
     births = np.rint(ya["births"].to_numpy() / w).astype(int)
     deaths = np.rint(ya["deaths"].to_numpy() / w).astype(int)
+    migrants = np.rint((ya["immigrants"] - ya["emigrants"]).to_numpy() / w).astype(int)
     start = np.r_[n0, alive[:-1]]
-    assert np.array_equal(deaths, start + births - alive)
+    assert np.array_equal(deaths, start + births + migrants - alive)
     assert np.array_equal(ya["agents_alive"].to_numpy(), alive)
     np.testing.assert_allclose(ya["population"].to_numpy(), alive * w)
     assert deaths.min() > 0 and births.min() > 0

@@ -123,7 +123,7 @@ def test_contains_question_scenarios_and_headline_numbers(built):
     assert (f"{fmt_num(rec['diff'], 'fr', 3, signed=True)} "
             f"{fmt_interval(rec['diff_lo'], rec['diff_hi'], 'fr', 3, signed=True)}") in text
     # cost per year, from the interventions' budget
-    assert f">{fmt_money(20_000_000, 'fr')}<" in text
+    assert f">{fmt_money(15_000_000, 'fr')}<" in text
 
 
 def test_every_intervention_text_has_a_french_rendering():
@@ -147,7 +147,7 @@ def test_describes_interventions_in_plain_french(built):
     assert html.escape(who) in text and who.startswith("les fumeurs quotidiens")
     assert f"réservée aux 20{NNBSP}% les plus modestes" in text
     assert "intensité qui décroît" in text
-    assert f"20{NNBSP}M€ par an" in text
+    assert f"15{NNBSP}M€ par an" in text
     assert "revues Cochrane" in text  # the effect's source
 
 

@@ -76,10 +76,13 @@ def tiny_run(tmp_path_factory):
 
 def test_end_to_end_outputs(tiny_run):
     out = tiny_run["out"]
-    assert out["method"] == "morris" and out["parameter_sets"] == 6
-    distinct = {tuple(r) for r in np.loadtxt(out["files"]["samples"], delimiter=",",
-                                             skiprows=1, usecols=(1, 2))}
-    assert out["runs"] == 2 * len(distinct)
+    # two parameters and the intervention's effect (from the registry): 2 x (3 + 1) sets
+    assert out["method"] == "morris" and out["parameter_sets"] == 8
+    params = {tuple(r) for r in np.loadtxt(out["files"]["samples"], delimiter=",",
+                                           skiprows=1, usecols=(1, 2))}
+    full = {tuple(r) for r in np.loadtxt(out["files"]["samples"], delimiter=",",
+                                         skiprows=1, usecols=(1, 2, 3))}
+    assert out["runs"] == len(params) + len(full)  # a baseline per parameter set
     assert out["intervention"] == "Universel" and out["reused"] == 0
     assert set(out["outcomes"]) == {"gap_pooled", "effect_pooled"}
     assert {r["outcome"] for r in out["table"]} == {"gap_pooled", "effect_pooled"}
@@ -90,7 +93,7 @@ def test_end_to_end_outputs(tiny_run):
     assert files["table"].read_text().startswith("outcome,parameter,rank,mu_star")
     image = matplotlib.image.imread(files["png"])
     assert image.shape[0] > 300 and image.shape[1] > 800
-    assert len(files["samples"].read_text().splitlines()) == 7  # header and 6 sets
+    assert len(files["samples"].read_text().splitlines()) == 9  # header and 8 sets
 
 
 def test_null_parameter_gets_zero_and_the_mortality_gradient_ranks_first(tiny_run):
@@ -132,7 +135,7 @@ def test_sobol_and_morris_analysis_on_a_known_function(tmp_path):
         assert X[:, 0].min() >= lo and X[:, 0].max() <= hi
         table = analyse(spec, X, {"gap_pooled": 3 * X[:, 0]}).set_index("parameter")
         if method == "sobol":
-            assert len(X) == 256 * 4
+            assert len(X) == 256 * (len(spec.parameters) + 2)
             assert table.loc["mortality.rr_income_residual", "ST"] == pytest.approx(1, abs=0.1)
             assert abs(table.loc["outcomes.discount_rate", "ST"]) < 0.02
         else:
@@ -143,7 +146,10 @@ def test_sobol_and_morris_analysis_on_a_known_function(tmp_path):
 
 def test_parameter_values_and_the_intervention_keep_their_definition(tmp_path):
     spec = load_sensitivity(_write(tmp_path))
-    base, inter = spec.scenarios(np.array([0.5, 0.01]))
+    # the file's two parameters, then the intervention's effect (added from the registry)
+    assert [p.kind for p in spec.parameters[2:]] == ["effect"]
+    base, inter = spec.scenarios(np.array([0.5, 0.01, spec.parameters[2].low]))
+    assert inter.interventions[0].effect == spec.parameters[2].low
     default = spec.baseline.parameters["mortality.rr_income_residual"]
     assert base.parameters["mortality.rr_income_residual"] == [v * 0.5 for v in default]
     assert base.parameters["outcomes.discount_rate"] == 0.01
@@ -223,5 +229,6 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 def test_shipped_file_is_valid():
     spec = load_sensitivity(REPO_ROOT / "scenarios" / "sensitivity_default.toml")
-    assert 6 <= len(spec.parameters) <= 8 and spec.intervention is not None
+    assert 7 <= len(spec.parameters) <= 9 and spec.intervention is not None
+    assert spec.parameters[-1].name == "intervention.smoking_cessation.effect"
     assert spec.method == "morris" and len(spec.sample()) == 10 * (len(spec.parameters) + 1)

@@ -258,7 +258,8 @@ def test_code_change_invalidates_cached_runs(sqlite_url, result, monkeypatch):
     with Store(sqlite_url) as s:
         old = s.save_run(result)
         assert s.find_run(result.scenario, 0) == old
-        monkeypatch.setattr(store, "code_version", lambda: "0.1.0+src.000000000000")
+        # patched where the Store looks it up (simulation.store re-exports it)
+        monkeypatch.setattr(store.repository, "code_version", lambda: "0.1.0+src.000000000000")
         assert s.find_run(result.scenario, 0) is None
         new = s.save_run(result)
         assert new != old

@@ -49,6 +49,14 @@ EQ_SMOKING, EQ_OBESITY, EQ_ENVIRONMENT, EQ_STRESS, EQ_CARE, EQ_DISEASE, EQ_MORTA
 #: The counterfactuals' reference person: middle of the richest quintile, higher education,
 #: children of cadres.
 REF_RANK = 0.9
+#: Smoking codes of the state: 0 never, 1 current, 2 + t former smoker who quit t years ago
+#: (t capped at SMOKING_T_MAX). The onset and death tables take a smoking *class*: 0 never,
+#: 1 current, 2 + k former smoker whose remaining excess risk is about
+#: 1 - (k + 0.5) / FORMER_CLASSES (:func:`smoking_class`).
+FORMER_SMOKER = 2
+SMOKING_T_MAX = 250
+FORMER_CLASSES = 5
+SMOKING_CLASSES = 2 + FORMER_CLASSES
 REF_EDUCATION = 4
 REF_PARENT_PCS = 2
 
@@ -250,13 +258,18 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
                    adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
                    stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
                    sensitive_multiplier, pcs, department, care, iv,
-                   eq):  # pragma: no cover - numba
+                   eq, smoking_rules):  # pragma: no cover - numba
     """Exposures over the year, then the cumulative load.
 
     * Smoking: never-smokers aged 12-25 start with probability
-      ``p_init[sex] * init_rr_edu[sex, diploma] * gradient(init_rr_income)``; daily smokers aged
-      26+ quit with ``p_quit * quit_rr_edu[diploma]`` (times ``quit_rr_unemployed`` when
-      unemployed).
+      ``p_init[sex] * init_rr_edu[sex, diploma] * gradient(init_rr_income)``; daily smokers
+      from age ``smoking_rules[0]`` quit for at least a year with ``p_quit *
+      quit_rr_edu[diploma]`` (times ``quit_rr_unemployed`` when unemployed; ``p_quit`` is
+      the yearly probability of a quit attempt times that of its success), becoming former
+      smokers with 0 years since quitting (code 2); former smokers who quit fewer than
+      ``smoking_rules[2]`` years ago relapse with probability ``smoking_rules[1]`` a year,
+      the others count one more year since quitting (their excess risks decline with it,
+      :func:`smoking_class`).
     * Obesity: onset for children with ``p_obese_child * child_rr_parents[parents' PCS]``,
       for adults with ``p_obese_adult * adult_rr_edu[diploma] * gradient(adult_rr_income)``;
       remission with ``p_obese_remission``.
@@ -290,8 +303,11 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
                          quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
                          adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
                          stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
-                         sensitive_multiplier, eq)
+                         sensitive_multiplier, eq, smoking_rules)
         return
+    quit_min_age = np.int64(smoking_rules[0])
+    p_relapse = smoking_rules[1]
+    relapse_years = np.int64(smoking_rules[2])
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -315,14 +331,19 @@ def exposures_step(pid, alive, sex, age, education, parent_pcs, employment, inco
                 if u1 < (p_init[sex[i]] * init_rr_edu[sex[i], es] * gradient(init_rr_income, rs)
                          * (1.0 - d_lit)):
                     smk = 1
-            elif smk == 1 and a >= 26:
+            elif smk == 1 and a >= quit_min_age:
                 q = p_quit * quit_rr_edu[es]
                 if un_s:
                     q *= quit_rr_unemployed
                 q *= 1.0 + effect_dose(iv, IV_CESSATION, income_rank[i], pcs[i], e,
                                        department[i], zone)
                 if u1 < q:
-                    smk = 2
+                    smk = FORMER_SMOKER
+            elif smk >= FORMER_SMOKER:
+                if smk - FORMER_SMOKER < relapse_years and u1 < p_relapse:
+                    smk = 1
+                else:
+                    smk = min(smk + 1, FORMER_SMOKER + SMOKING_T_MAX)
             smoking[i] = smk
             ob = obese[i]
             d_early = 0.0
@@ -377,7 +398,7 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
                      quit_rr_unemployed, p_obese_child, child_rr_parents, p_obese_adult,
                      adult_rr_edu, adult_rr_income, p_obese_remission, p_stress,
                      stress_rr_unemployed, stress_rr_income, load_decay, load_weights,
-                     sensitive_multiplier, eq):  # pragma: no cover - numba
+                     sensitive_multiplier, eq, smoking_rules):  # pragma: no cover - numba
     """:func:`exposures_step` without interventions: the same arithmetic, in loops that
     LLVM vectorises: no branch, no early exit, no load inside a select (every value is
     stored, the dead keeping theirs), selects in place of the small tables' look-ups, and the
@@ -400,6 +421,9 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
     ae0, ae1, ae2, ae3, ae4 = (adult_rr_edu[0], adult_rr_edu[1], adult_rr_edu[2],
                                adult_rr_edu[3], adult_rr_edu[4])
     cp = child_rr_parents
+    quit_min_age = np.int64(smoking_rules[0])
+    p_relapse = smoking_rules[1]
+    relapse_years = np.int64(smoking_rules[2])
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
@@ -424,7 +448,8 @@ def _exposures_plain(pid, alive, sex, age, education, parent_pcs, employment, in
             qe2, qe3, qe4, ae0, ae1,
             ae2, ae3, ae4, cp, init_rr_income, p_quit, quit_rr_unemployed, p_obese_child,
             p_obese_adult, adult_rr_income, p_obese_remission, p_stress,
-            stress_rr_unemployed, stress_rr_income, sensitive_multiplier)
+            stress_rr_unemployed, stress_rr_income, sensitive_multiplier, quit_min_age,
+            p_relapse, relapse_years)
 
 
 @njit(cache=True)
@@ -435,7 +460,8 @@ def _exposures_chunk(
         ae0, ae1, ae2, ae3, ae4,
         cp, init_rr_income, p_quit, quit_rr_unemployed, p_obese_child, p_obese_adult,
         adult_rr_income, p_obese_remission, p_stress, stress_rr_unemployed,
-        stress_rr_income, sensitive_multiplier):  # pragma: no cover - numba
+        stress_rr_income, sensitive_multiplier, quit_min_age, p_relapse,
+        relapse_years):  # pragma: no cover - numba
     """One chunk of :func:`_exposures_plain`: a function of its own, so that the chunk's
     arrays and the constants reach LLVM as arguments, as in serial code (the loops
     vectorise then; inside a ``prange`` body they do not)."""
@@ -456,8 +482,12 @@ def _exposures_chunk(
         q = p_quit * pick(es, qe0, qe1, qe2, qe3, qe4)
         q = q * quit_rr_unemployed if unemployed & ne_s else q
         start = (smk0 == 0) & (a >= 12) & (a <= 25) & (u1 < p_start)
-        stop = (smk0 == 1) & (a >= 26) & (u1 < q)
-        smk = np.uint8(1) if start else (np.uint8(2) if stop else smk0)
+        stop = (smk0 == 1) & (a >= quit_min_age) & (u1 < q)
+        former = smk0 >= FORMER_SMOKER
+        relapse = former & (np.int64(smk0) < FORMER_SMOKER + relapse_years) & (u1 < p_relapse)
+        aged = np.uint8(min(np.int64(smk0) + 1, FORMER_SMOKER + SMOKING_T_MAX))
+        smk = (np.uint8(1) if start | relapse else
+               (np.uint8(FORMER_SMOKER) if stop else (aged if former else smk0)))
         c_smk[j] = smk if live else smk0
         ob0 = c_ob[j]
         ppcs = c_ppcs[j]
@@ -635,10 +665,22 @@ LOAD_FACTOR_MARGIN = 1.0 + 1e-12
 
 
 @njit(cache=True, inline="always")
-def exposure_combo(smk, ob, st, nu) -> int:
-    """Index of a person's exposures in the onset table: smoking (0-2) x obese x stress x
-    nuisance (24 combinations)."""
-    return np.int64(smk) * 8 + np.int64(ob) * 4 + np.int64(st) * 2 + np.int64(nu)
+def smoking_class(smk, age, former_class) -> int:
+    """A person's smoking class in the risk tables: 0 never, 1 current, 2 + k for a former
+    smoker, ``k = former_class[years since quitting, band of age at quitting]`` (bands
+    <40, 40-49, 50-59, 60+; built by :func:`simulation.pathways.former_class_table`)."""
+    code = np.int64(smk)
+    t = max(code - FORMER_SMOKER, 0)
+    band = min(max((np.int64(age) - t - 30) // 10, 0), 3)
+    k = np.int64(former_class[min(t, former_class.shape[0] - 1), band])
+    return code if code < FORMER_SMOKER else FORMER_SMOKER + k
+
+
+@njit(cache=True, inline="always")
+def exposure_combo(smk_class, ob, st, nu) -> int:
+    """Index of a person's exposures in the onset table: smoking class
+    (:func:`smoking_class`, 0..SMOKING_CLASSES-1) x obese x stress x nuisance."""
+    return np.int64(smk_class) * 8 + np.int64(ob) * 4 + np.int64(st) * 2 + np.int64(nu)
 
 
 @njit(cache=True, inline="always")
@@ -658,10 +700,12 @@ def sep_group(pcs, education) -> int:
 @njit(cache=True, inline="always")
 def death_rr(cond, poor, smk, dis, s, a, rank, g, death_cond_rr, rr_death_income,
              rr_death_sep):
-    """Relative risk of death before normalisation (see :func:`disease_step`); ``g`` is
-    the person's :func:`sep_group` (0 under the mortality counterfactual)."""
+    """Relative risk of death before normalisation (see :func:`disease_step`); ``smk`` is
+    the person's :func:`smoking_class`, ``g`` their :func:`sep_group` (0 under the
+    mortality counterfactual)."""
     n_bins = rr_death_income.shape[2]
-    combo = ((np.int64(cond) * 2 + np.int64(poor)) * 3 + np.int64(smk)) * 2 + np.int64(dis)
+    combo = (((np.int64(cond) * 2 + np.int64(poor)) * SMOKING_CLASSES + np.int64(smk)) * 2
+             + np.int64(dis))
     return (death_cond_rr[combo] * rr_death_income[s, a, min(np.int64(rank * np.float32(n_bins)),
                                                              n_bins - 1)]
             * rr_death_sep[s, a, g])
@@ -670,14 +714,15 @@ def death_rr(cond, poor, smk, dis, s, a, rank, g, death_cond_rr, rr_death_income
 @njit(cache=True, parallel=True)
 def death_rr_all(alive, sex, age, income_rank, smoking, insurance, care, conditions,
                  disability, pcs, education, n, death_cond_rr, rr_death_income, rr_death_sep,
-                 eq, out):  # pragma: no cover
+                 former_class, eq, out):  # pragma: no cover
     """Un-normalised relative risk of death of everyone (for the normalisation at start)."""
     for i in prange(n):
         if alive[i] == 0:
             out[i] = 0.0
             continue
         eq_m = eq[EQ_MORTALITY] != 0
-        out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]), smoking[i],
+        out[i] = death_rr(conditions[i], poor_access(care[i], insurance[i]),
+                          smoking_class(smoking[i], age[i], former_class),
                           disability[i], sex[i], age[i],
                           np.float32(REF_RANK) if eq_m else income_rank[i],
                           0 if eq_m else sep_group(pcs[i], education[i]),
@@ -685,13 +730,14 @@ def death_rr_all(alive, sex, age, income_rank, smoking, insurance, care, conditi
 
 
 @njit(cache=True, parallel=True)
-def condition_rr_all(alive, income_rank, smoking, obese, stress, nuisance, load, n,
-                     onset_rr, load_log_rr, eq, out):  # pragma: no cover - numba
+def condition_rr_all(alive, age, income_rank, smoking, obese, stress, nuisance, load, n,
+                     onset_rr, load_log_rr, former_class, eq, out):  # pragma: no cover - numba
     """Relative risk of onset of every condition for everyone, ``out[condition, person]``
     (for the normalisation of baseline incidence at start and for initial prevalence)."""
     for i in prange(n):
         lf = exp_small(load_log_rr * load[i])
-        combo = exposure_combo(smoking[i], obese[i], stress[i], nuisance[i])
+        combo = exposure_combo(smoking_class(smoking[i], age[i], former_class), obese[i],
+                               stress[i], nuisance[i])
         r_on = np.float32(REF_RANK) if eq[EQ_DISEASE] else income_rank[i]
         rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
         for k in range(N_CONDITIONS):
@@ -725,7 +771,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
                  dis_onset, dis_rr_condition, dis_rr_income, dis_progression_rr,
                  p_dis_recovery, death_cond_rr, rr_death_income, rr_death_sep, death_norm,
                  department, pcs, education, n_ages, disabled_counts, iv,
-                 eq):  # pragma: no cover - numba
+                 eq, former_class):  # pragma: no cover - numba
     """Chronic conditions, disability, and the relative risk of death, over the year.
 
     Onset of condition c (if absent) with hazard
@@ -810,7 +856,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             s = np.int64(c_sex[j])
             a = np.int64(c_age[j])
             rk = c_rank[j]
-            smk = c_smk[j]
+            smk = smoking_class(c_smk[j], a, former_class)
             combo = exposure_combo(smk, c_ob[j], c_st[j], c_nu[j])
             r_on = ref if eq_d else rk
             rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)
@@ -855,7 +901,7 @@ def disease_step(pid, alive, sex, age, income_rank, smoking, obese, stress, nuis
             s = sex[i]
             a = age[i]
             r = np.float64(income_rank[i])
-            smk = smoking[i]
+            smk = smoking_class(smoking[i], a, former_class)
             combo = exposure_combo(smk, obese[i], stress[i], nuisance[i])
             r_on = np.float32(REF_RANK) if eq_d else income_rank[i]
             rb = min(np.int64(r_on * np.float32(N_RANK_BINS_ONSET)), N_RANK_BINS_ONSET - 1)

@@ -69,6 +69,8 @@ class ReportData:
     #: fit of the calibration whose posterior the intervals draw on (``run.py calibrate``
     #: diagnostics): calibration, id, met, scored, ess, particles; None if not available
     posterior_fit: dict[str, Any] | None = None
+    #: the baseline's yearly population, births, deaths and net migration (means over runs)
+    demography: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def baseline(self) -> ScenarioInfo:
@@ -106,7 +108,7 @@ class ReportData:
 
     @property
     def has_parameter_uncertainty(self) -> bool:
-        return self.uncertainty.get("kind") == "chance+parameters"
+        return self.uncertainty.get("kind") in ("chance+parameters", "chance+effects")
 
     @property
     def main_gap(self) -> str:
@@ -188,6 +190,7 @@ def gather(store: Any, comparison_id: int | None) -> ReportData:
     all_ids = sorted({i for ids in run_ids.values() for i in ids})
     runs = store.runs(run_ids=all_ids) if all_ids else store.runs(run_ids=[])
     reach = _reach(store, arms)
+    demo = _demography(store, arms[0].run_ids)
     gap_time, width = _gap_over_time(store, arms)
     calibration = _calibration(store, arms[0].run_ids)
     obs = read_data("insee_life_expectancy_by_income_vingtile_2012_2016.csv")
@@ -195,6 +198,7 @@ def gather(store: Any, comparison_id: int | None) -> ReportData:
     observed = obs[["sex", "vingtile", "e0", "e60", "e65"]].reset_index(drop=True)
     data = ReportData(comparison_id=cid, summary=summary, records=records, arms=arms,
                       runs=runs, created=row.get("created"), reach=reach, gap_time=gap_time,
+                      demography=demo,
                       rolling_years=width, calibration=calibration, observed=observed)
     data.derived = {d["scenario"]: d for d in summary.get("summary") or []}
     data.posterior_fit = _posterior_fit(store, summary.get("uncertainty") or {})
@@ -222,6 +226,20 @@ def _posterior_fit(store: Any, uncertainty: dict[str, Any]) -> dict[str, Any] | 
     return {"calibration": cal["name"], "id": int(cal["id"]), "met": int(ok.sum()),
             "scored": int(len(ok)), "ess": info.get("effective_sample_size"),
             "particles": info.get("population_size")}
+
+
+def _demography(store: Any, run_ids: list[int]) -> pd.DataFrame:
+    """The baseline's population, births, deaths and net migration by year (full scale, mean
+    over its runs); empty for runs stored before migration was modelled."""
+    cols = ["population", "births", "deaths", "net_migration"]
+    if not run_ids:
+        return pd.DataFrame(columns=["year", *cols])
+    y = store.yearly(run_ids)
+    if y.empty or not set(cols) <= set(y["variable"]):
+        return pd.DataFrame(columns=["year", *cols])
+    wide = y[y["variable"].isin(cols)].pivot_table(index="year", columns="variable",
+                                                   values="value", aggfunc="mean")
+    return wide.reset_index()[["year", *cols]]
 
 
 def _reach(store: Any, arms: list[ScenarioInfo]) -> dict[str, dict[str, float]]:

@@ -409,10 +409,36 @@ def fig_calibration(data: ReportData, lang: str) -> Figure | None:
     return fig
 
 
+def fig_population(data: ReportData, lang: str) -> Figure | None:
+    """The baseline's population over the years (top) and its components: births, deaths
+    and net migration (bottom), at full scale."""
+    d = data.demography
+    if d.empty or len(d) < 2:
+        return None
+    with style():
+        fig = Figure(figsize=(WIDTH_IN, 4.6), layout="constrained")
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        top.plot(d["year"], d["population"] / 1e6, color=BASELINE_COLOUR, marker="o",
+                 markersize=3)
+        top.set_ylabel(t(lang, "ax_population"))
+        for col, colour, marker in (("births", OKABE_ITO[1], "s"), ("deaths", OKABE_ITO[3], "^"),
+                                    ("net_migration", OKABE_ITO[2], "D")):
+            bottom.plot(d["year"], d[col] / 1e3, color=colour, marker=marker, markersize=3,
+                        label=t(lang, f"lab_{col}"))
+        bottom.axhline(0, color="#444444", linewidth=0.8)
+        bottom.set_ylabel(t(lang, "ax_flows"))
+        bottom.legend(fontsize=7.5, ncol=3, loc="lower left")
+        for ax in (top, bottom):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+            _axes_format(ax, lang, x=False)
+    return fig
+
+
 #: (file stem, function, title key) in the order of the report.
 FIGURES = (
     ("e0_by_vingtile", fig_vingtile, "fig_vingtile_title"),
     ("gap_over_time", fig_gap_time, "fig_time_title"),
+    ("population", fig_population, "fig_population_title"),
     ("e35_by_pcs", fig_pcs, "fig_pcs_title"),
     ("equity_efficiency", fig_plane, "fig_plane_title"),
     ("decomposition", fig_decomposition, "fig_decomp_title"),

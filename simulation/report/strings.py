@@ -2,9 +2,10 @@
 
 Everything a reader sees that does not come from the store lives here: headings,
 explanations, labels of categories, and French renderings of the English texts of
-:data:`simulation.interventions.TYPES`. A French rendering is keyed by the English text it
-translates, so that when the code's text changes the report falls back to the new English
-text instead of showing a stale translation.
+:data:`simulation.interventions.TYPES` (the registry's own French, and a few texts of the
+code). A French rendering is keyed by the English text it translates, so that when the
+code's text changes the report falls back to the new English text instead of showing a
+stale translation.
 """
 
 from __future__ import annotations
@@ -182,106 +183,22 @@ GAP_SHORT = {
 
 # ------------------------------------------------ French renderings of interventions.TYPES
 
-#: English text of :data:`simulation.interventions.TYPES` -> French rendering.
+#: English text of the code -> French rendering, for texts outside the intervention
+#: registry (whose entries carry their own French, simulation/data/interventions.toml).
 TYPE_TEXT_FR = {
-    "people eligible for the free or contributory CSS":
-        "les personnes éligibles à la CSS gratuite ou contributive",
-    "share of the eligible non-takers reached who take the CSS up":
-        "part des non-recourants éligibles atteints qui ouvrent leurs droits à la CSS",
-    "DREES (2018): 63% of people with an unclaimed entitlement obtain it after a "
-    "'rendez-vous des droits'; the commission's partner referral schemes report 19% of "
-    "appointments not kept (ARS Occitanie commission documents): 0.63 x 0.81":
-        "DREES (2018) : 63 % des personnes ayant un droit non réclamé l'obtiennent après un "
-        "« rendez-vous des droits » ; les dispositifs d'orientation des partenaires de la "
-        "commission signalent 19 % de rendez-vous non honorés : 0,63 × 0,81",
-    "assumption: about one hour of a social worker's time per person reached per year":
-        "hypothèse : environ une heure de travail social par personne atteinte et par an",
-    "share of the eligible non-takers enrolled":
-        "part des non-recourants éligibles inscrits d'office",
-    "assumption: automatic attribution from tax and benefit data reaches most of the "
-    "eligible; data mismatches leave about a tenth out":
-        "hypothèse : l'attribution automatique à partir des données fiscales et sociales "
-        "atteint la plupart des éligibles ; les erreurs d'appariement en laissent environ "
-        "un dixième de côté",
-    "assumption: administrative cost of data matching per eligible person per year":
-        "hypothèse : coût administratif de l'appariement des données par personne éligible "
-        "et par an",
-    "residents of the priority zones for access to care":
-        "les habitants des zones prioritaires pour l'accès aux soins",
-    "relative reduction of the probability of having no registered GP":
-        "réduction relative de la probabilité de ne pas avoir de médecin traitant",
-    "assumption: extra GP time (salaried doctors, health centres) halves the share of "
-    "residents without a medecin traitant":
-        "hypothèse : du temps médical supplémentaire (médecins salariés, centres de santé) "
-        "divise par deux la part des habitants sans médecin traitant",
-    "assumption: about one GP consultation (26.50 euros in 2023) per resident per year":
-        "hypothèse : environ une consultation de médecine générale (26,50 € en 2023) par "
-        "habitant et par an",
-    "people aged 16 and over": "les personnes de 16 ans et plus",
-    "relative reduction of the probability of forgoing care for cost":
-        "réduction relative de la probabilité de renoncer à des soins pour raisons "
-        "financières",
-    "assumption: forgone care for cost is mostly dental and optical (INSEE SRCV 2017); "
-    "lower co-payments halve it":
-        "hypothèse : le renoncement aux soins pour raisons financières concerne surtout le "
-        "dentaire et l'optique (INSEE, SRCV 2017) ; une baisse du reste à charge le divise "
-        "par deux",
-    "assumption: public cost per person covered per year":
-        "hypothèse : coût public par personne couverte et par an",
-    "children aged 0-6": "les enfants de 0 à 6 ans",
-    "relative reduction of childhood obesity onset and of the load accumulated at 0-5":
-        "réduction relative de l'apparition de l'obésité infantile et de l'usure accumulée "
-        "entre 0 et 5 ans",
-    "assumption: home visiting and early-education programmes reduce childhood obesity "
-    "and adversity by about a third in trials (orders of magnitude)":
-        "hypothèse : les visites à domicile et les programmes d'éducation précoce réduisent "
-        "d'environ un tiers l'obésité infantile et l'adversité dans les essais (ordres de "
-        "grandeur)",
-    "assumption: home visits by maternal and child protection services (PMI) per child "
-    "per year":
-        "hypothèse : visites à domicile de la protection maternelle et infantile (PMI), par "
-        "enfant et par an",
-    "young people aged 11-25": "les jeunes de 11 à 25 ans",
-    "relative reduction of high stress and of the onset of psychiatric conditions":
-        "réduction relative du stress élevé et de l'apparition de troubles psychiatriques",
-    "assumption: school and community mental-health programmes (orders of magnitude)":
-        "hypothèse : programmes de santé mentale à l'école et de proximité (ordres de "
-        "grandeur)",
-    "assumption: about three psychologist sessions per young person per year":
-        "hypothèse : environ trois séances de psychologue par jeune et par an",
-    "daily smokers aged 26 and over (the ages at which the model lets smokers quit)":
-        "les fumeurs quotidiens de 26 ans et plus (les âges auxquels le modèle permet "
-        "d'arrêter de fumer)",
-    "relative increase of the yearly probability of quitting":
-        "hausse relative de la probabilité annuelle d'arrêter de fumer",
-    "assumption: supported quit attempts roughly double success (pharmacotherapy RR "
-    "1.5-2.2 in Cochrane reviews)":
-        "hypothèse : une tentative d'arrêt accompagnée double à peu près les chances de "
-        "succès (risque relatif de 1,5 à 2,2 pour les traitements médicamenteux dans les "
-        "revues Cochrane)",
-    "assumption: substitutes and counselling per smoker per year":
-        "hypothèse : substituts nicotiniques et accompagnement, par fumeur et par an",
-    "people whose home is exposed to environmental nuisance":
-        "les personnes dont le logement est exposé à des nuisances environnementales",
-    "yearly probability that an exposed home is remediated":
-        "probabilité annuelle qu'un logement exposé soit assaini",
-    "assumption: renovation and greening programmes treat about a tenth of exposed homes "
-    "a year at full intensity":
-        "hypothèse : à pleine intensité, les programmes de rénovation et de végétalisation "
-        "traitent environ un dixième des logements exposés par an",
-    "assumption: cost per exposed person per year of renovation and greening":
-        "hypothèse : coût de rénovation et de végétalisation par personne exposée et par an",
-    "relative reduction of smoking initiation, adult obesity onset and CSS non-take-up":
-        "réduction relative de l'entrée dans le tabagisme, de l'apparition de l'obésité à "
-        "l'âge adulte et du non-recours à la CSS",
-    "assumption: health-literacy programmes have small effects on behaviours and "
-    "take-up":
-        "hypothèse : les programmes de littératie en santé ont de petits effets sur les "
-        "comportements et le recours aux droits",
-    "assumption: cost per person reached per year":
-        "hypothèse : coût par personne atteinte et par an",
     "scenario file": "fichier du scénario",
 }
+
+
+def _registry_fr() -> dict[str, str]:
+    """The intervention registry's English texts -> their French versions."""
+    from ..interventions import TYPES
+
+    out = {}
+    for kind in TYPES:
+        for key, fr in kind.texts_fr.items():
+            out[getattr(kind, key)] = fr
+    return out
 
 
 _FR_SPACES = ((" :", "\u00a0:"), (" ;", NNBSP + ";"), (" ?", NNBSP + "?"), (" !", NNBSP + "!"),
@@ -304,6 +221,9 @@ def translate(text: str, lang: str) -> tuple[str, bool]:
         return text, True
     if text in TYPE_TEXT_FR:
         return typography(TYPE_TEXT_FR[text], lang), True
+    registry = _registry_fr()
+    if text in registry:
+        return typography(registry[text], lang), True
     return text, False
 
 
@@ -412,6 +332,22 @@ T: dict[str, dict[str, Any]] = {
         "when_duration": "de {start} à {end}",
         "effect_text": "{value} : {unit}",
         "unit_cost_text": "{money} par personne et par an (dose complète)",
+        "unit_cost_dose": "{money} par personne et par an (dose complète)",
+        "unit_cost_effect": "{money} par personne chez qui l'effet se produit (une fois)",
+        "unit_cost_use": "{money} par personne qui l'utilise (part des personnes aidées : "
+                         "{param})",
+        "effect_range_text": "{value} (intervalle à 95 % : {low} à {high} ; niveau de "
+                             "preuve : {grade})",
+        "grade_meta-analysis of trials": "méta-analyse d'essais",
+        "grade_trial": "essai randomisé",
+        "grade_observational": "étude observationnelle",
+        "grade_assumption": "hypothèse",
+        "col_range": "Effet central et intervalle à 95 %",
+        "col_grade": "Niveau de preuve",
+        "col_evidence": "Sources et chiffres",
+        "col_published": "Coût par QALY publié",
+        "annex_interventions": "Types d'intervention : effets, niveau de preuve, sources et "
+                               "coûts (registre simulation/data/interventions.toml)",
         "reached_text": "environ {n} personnes par an en moyenne, pour un coût moyen de {cost} "
                         "par an, soit {per} par personne atteinte",
         "reached_none": "aucune personne atteinte pendant la simulation",
@@ -487,6 +423,20 @@ T: dict[str, dict[str, Any]] = {
                              "est grand. Des courbes confondues signifient que le scénario "
                              "change peu l'espérance de vie à cette échelle.",
         "fig_time_title": "Évolution de l'écart au fil des années",
+        "fig_population_title": "La population de la région au fil des années",
+        "fig_population_caption": "Scénario de référence, projection démographique "
+                                  "« {projection} » : en haut, population au 31 décembre "
+                                  "(millions d'habitants) ; en bas, naissances, décès et solde "
+                                  "migratoire de l'année (milliers), moyenne des réplications.",
+        "fig_population_read": "Lecture : la population croît tant que le solde migratoire "
+                               "dépasse l'excédent des décès sur les naissances. Les années "
+                               "observées suivent la fécondité et la mortalité observées ; "
+                               "les suivantes, les hypothèses de la projection.",
+        "ax_population": "Population (millions)",
+        "ax_flows": "Milliers par an",
+        "lab_births": "Naissances",
+        "lab_deaths": "Décès",
+        "lab_net_migration": "Solde migratoire",
         "fig_time_caption": "En haut : écart d'espérance de vie à la naissance entre les 20 % "
                             "les plus aisés et les 20 % les plus modestes (Q5 − Q1), "
                             "calculé sur une fenêtre glissante de {w} ans (l'année indiquée "
@@ -559,6 +509,17 @@ T: dict[str, dict[str, Any]] = {
                   "résultat dont l'intervalle exclut zéro n'est pas pour autant certain.",
         "interval_kind_chance": "Nature des intervalles : hasard de la simulation "
                                 "seulement (paramètres fixés à leurs valeurs par défaut).",
+        "interval_kind_effects": "Nature des intervalles : hasard de la simulation et "
+                                 "incertitude sur l'effet des interventions ({n} tirages "
+                                 "dans leurs intervalles à 95 %).",
+        "interval_effects_too": "Les effets des interventions sont aussi tirés dans leurs "
+                                "intervalles à 95 %.",
+        "unc_effects_p1": "Les intervalles donnés entre crochets sont les percentiles 2,5 % "
+                          "et 97,5 % des résultats des {n} réplications. Chaque réplication "
+                          "rejoue la population avec d'autres tirages au hasard et avec un "
+                          "effet de chaque intervention tiré dans son intervalle à 95 % (voir "
+                          "l'annexe) ; le scénario et la référence d'une même réplication "
+                          "partagent ces tirages.",
         "interval_kind_psa": "Nature des intervalles : hasard de la simulation et "
                              "incertitude sur les paramètres (loi a posteriori de la "
                              "calibration « {calibration} », n° {id}, {n} tirages).",
@@ -771,6 +732,20 @@ T: dict[str, dict[str, Any]] = {
         "when_duration": "from {start} to {end}",
         "effect_text": "{value}: {unit}",
         "unit_cost_text": "{money} per person per year (full dose)",
+        "unit_cost_dose": "{money} per person per year (full dose)",
+        "unit_cost_effect": "{money} per person in whom the effect occurs (once)",
+        "unit_cost_use": "{money} per person who uses it (share of those offered: {param})",
+        "effect_range_text": "{value} (95% range: {low} to {high}; evidence: {grade})",
+        "grade_meta-analysis of trials": "meta-analysis of trials",
+        "grade_trial": "randomised trial",
+        "grade_observational": "observational study",
+        "grade_assumption": "assumption",
+        "col_range": "Central effect and 95% range",
+        "col_grade": "Evidence",
+        "col_evidence": "Sources and figures",
+        "col_published": "Published cost per QALY",
+        "annex_interventions": "Intervention types: effects, strength of evidence, sources "
+                               "and costs (registry simulation/data/interventions.toml)",
         "reached_text": "about {n} people a year on average, at an average cost of {cost} a "
                         "year, i.e. {per} per person reached",
         "reached_none": "nobody reached during the simulation",
@@ -841,6 +816,20 @@ T: dict[str, dict[str, Any]] = {
                              "gap. Curves on top of each other mean the scenario changes "
                              "life expectancy little at this scale.",
         "fig_time_title": "The gap over the years",
+        "fig_population_title": "The region's population over the years",
+        "fig_population_caption": "Baseline scenario, demographic projection "
+                                  "\u201c{projection}\u201d: top, population on 31 December "
+                                  "(millions); bottom, the year's births, deaths and net "
+                                  "migration (thousands), mean over replicates.",
+        "fig_population_read": "How to read: the population grows while net migration exceeds "
+                               "the excess of deaths over births. Observed years follow the "
+                               "observed fertility and mortality; later years, the "
+                               "projection's assumptions.",
+        "ax_population": "Population (millions)",
+        "ax_flows": "Thousands a year",
+        "lab_births": "Births",
+        "lab_deaths": "Deaths",
+        "lab_net_migration": "Net migration",
         "fig_time_caption": "Top: gap in life expectancy at birth between the richest 20% "
                             "and the poorest 20% (Q5 − Q1), over a rolling window of {w} "
                             "years (the year shown is the window's last), mean over "
@@ -908,6 +897,16 @@ T: dict[str, dict[str, Any]] = {
                   "a result whose interval excludes zero is not thereby certain.",
         "interval_kind_chance": "Kind of interval: the simulation's chance only "
                                 "(parameters at their default values).",
+        "interval_kind_effects": "Interval kind: chance and the uncertainty of the "
+                                 "interventions' effects ({n} draws within their 95% ranges).",
+        "interval_effects_too": "The interventions' effects are drawn within their 95% "
+                                "ranges too.",
+        "unc_effects_p1": "Intervals in brackets are the 2.5 and 97.5 percentiles of the "
+                          "results of the {n} replicates. Each replicate replays the "
+                          "population with other random draws and with an effect of each "
+                          "intervention drawn within its 95% range (see the annex); a "
+                          "scenario and the baseline of the same replicate share these "
+                          "draws.",
         "interval_kind_psa": "Kind of interval: the simulation's chance and parameter "
                              "uncertainty (posterior of calibration \u201c{calibration}\u201d, "
                              "no. {id}, {n} draws).",

@@ -492,9 +492,14 @@ def intervention_block(iv: Any, lang: str, data: ReportData, scenario: Any) -> s
                  end=iv.start_year + iv.duration_years - 1)
     rows.append(("when", esc(when)))
     unit = _translated(kind.effect_unit, lang) if kind else ""
-    effect = t(lang, "effect_text", value=esc(fmt_pct(iv.effect, lang)), unit=unit)
+    value = fmt_pct(iv.effect, lang)
+    if kind is not None and iv.effect == kind.effect:
+        value = t(lang, "effect_range_text", value=value, low=fmt_pct(kind.effect_low, lang),
+                  high=fmt_pct(kind.effect_high, lang), grade=t(lang, f"grade_{kind.grade}"))
+    effect = t(lang, "effect_text", value=esc(value), unit=unit)
     rows.append(("effect", effect + "<br>" + _source(iv.effect_source, lang)))
-    cost = esc(t(lang, "unit_cost_text", money=fmt_money(iv.unit_cost_eur, lang)))
+    cost = esc(unit_cost_text(kind, iv.unit_cost_eur, lang) if kind is not None else
+               t(lang, "unit_cost_text", money=fmt_money(iv.unit_cost_eur, lang)))
     if kind is not None:
         cost += "<br>" + _source(kind.cost_source, lang)
     rows.append(("unit_cost", cost))
@@ -612,11 +617,48 @@ def interventions_table(data: ReportData, lang: str) -> str:
         cells += _tag("td", f"{fmt_pct(effect, lang)}<br><span class='src'>{unit}</span>",
                       "text")
         cells += _tag("td", _translated(source, lang), "text")
-        cells += _tag("td", esc(t(lang, "unit_cost_text", money=fmt_money(cost, lang))),
+        cells += _tag("td", esc(unit_cost_text(kind, cost, lang) if kind else
+                                t(lang, "unit_cost_text", money=fmt_money(cost, lang))),
                       "text")
         cells += _tag("td", _translated(kind.cost_source, lang) if kind else "", "text")
         rows += _tag("tr", cells)
     return _tag("table", _tag("thead", _tag("tr", head)) + _tag("tbody", rows))
+
+
+def unit_cost_text(kind: Any, unit_cost: float, lang: str) -> str:
+    """What the unit cost of an intervention type pays for, in words."""
+    money = fmt_money(unit_cost, lang)
+    if kind.cost_basis in ("dose", "effect"):
+        return t(lang, f"unit_cost_{kind.cost_basis}", money=money)
+    return t(lang, "unit_cost_use", money=money, param=kind.cost_basis)
+
+
+def registry_table(lang: str) -> str:
+    """Every intervention type of the registry: central effect and 95% range, strength of
+    the evidence, sources with their figures, unit cost and published costs per QALY."""
+    from ..interventions import TYPES
+
+    cols = ("col_intervention", "col_range", "col_grade", "col_evidence", "col_cost",
+            "col_published")
+    head = "".join(_tag("th", esc(t(lang, c))) for c in cols)
+    rows = ""
+    for kind in TYPES:
+        sep = NNBSP + "; " if lang == "fr" else ", "
+        rng = (f"{fmt_pct(kind.effect, lang)} [{fmt_pct(kind.effect_low, lang)}{sep}"
+               f"{fmt_pct(kind.effect_high, lang)}]")
+        cells = _tag("th", esc(kind.label(lang)), "row")
+        cells += _tag("td", esc(rng) + "<br><span class='src'>"
+                      + esc(kind.text("effect_unit", lang)) + "</span>", "text")
+        cells += _tag("td", esc(t(lang, f"grade_{kind.grade}")), "text")
+        cells += _tag("td", esc(typography(kind.text("effect_source", lang), lang)), "text")
+        cells += _tag("td", esc(unit_cost_text(kind, kind.unit_cost_eur, lang)) + "<br>"
+                      "<span class='src'>" + esc(typography(kind.text("cost_source", lang),
+                                                            lang)) + "</span>", "text")
+        cells += _tag("td", esc(typography(kind.text("published_cost_per_qaly", lang), lang)),
+                      "text")
+        rows += _tag("tr", cells)
+    return _tag("table", _tag("caption", esc(t(lang, "annex_interventions")))
+                + _tag("thead", _tag("tr", head)) + _tag("tbody", rows), "files long")
 
 
 def data_files() -> list[tuple[str, str]]:
@@ -693,7 +735,7 @@ def annex_section(data: ReportData, lang: str, specs: dict[str, Any]) -> str:
     return (_p(esc(t(lang, "annex_intro")))
             + _tag("table", _tag("caption", esc(t(lang, "annex_params"))) + cols
                    + _tag("thead", _tag("tr", head)) + _tag("tbody", rows), "params long")
-            + files_table(lang))
+            + registry_table(lang) + files_table(lang))
 
 
 def version_section(data: ReportData, lang: str, model_version: str,
@@ -737,8 +779,12 @@ def interval_kind(data: ReportData, lang: str) -> str:
     u = data.uncertainty
     if not data.has_parameter_uncertainty:
         return t(lang, "interval_kind_chance")
-    return t(lang, "interval_kind_psa", calibration=u.get("calibration"),
+    if u.get("kind") == "chance+effects":
+        return t(lang, "interval_kind_effects", n=u.get("draws", data.replicates))
+    text = t(lang, "interval_kind_psa", calibration=u.get("calibration"),
              id=u.get("calibration_id"), n=u.get("draws", data.replicates))
+    return text + (" " + t(lang, "interval_effects_too") if u.get("intervention_effects")
+                   else "")
 
 
 def uncertainty_section(data: ReportData, lang: str, specs: dict[str, Any]) -> str:
@@ -747,7 +793,9 @@ def uncertainty_section(data: ReportData, lang: str, specs: dict[str, Any]) -> s
     u = data.uncertainty
     psa = data.has_parameter_uncertainty
     out = _tag("div", _p(esc(interval_kind(data, lang))), "box")
-    if data.has_intervals and psa:
+    if data.has_intervals and psa and u.get("kind") == "chance+effects":
+        out += _p(esc(t(lang, "unc_effects_p1", n=data.replicates)))
+    elif data.has_intervals and psa:
         out += _p(esc(t(lang, "unc_psa_p1", n=data.replicates, calibration=u.get("calibration"),
                         id=u.get("calibration_id"), distinct=u.get("distinct_draws"))))
     elif data.has_intervals:
@@ -807,6 +855,10 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
     captions = {
         "e0_by_vingtile": ("fig_vingtile_caption", "fig_vingtile_read", {}),
         "gap_over_time": ("fig_time_caption", "fig_time_read", {"w": data.rolling_years}),
+        "population": ("fig_population_caption", "fig_population_read",
+                       {"projection": (data.baseline.scenario.parameters.get(
+                           "demography.projection", "central")
+                           if data.baseline.scenario is not None else "central")}),
         "e35_by_pcs": ("fig_pcs_caption", "fig_pcs_read", {}),
         "equity_efficiency": ("fig_plane_caption", "fig_plane_read",
                               {"years": s.get("years"), "gap": GAP_SHORT[lang][data.main_gap]}),
@@ -824,7 +876,8 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
         cap, read, kw = captions[stem]
         return figure_block(number, title, svg, t(lang, cap, **kw), t(lang, read), lang)
 
-    for stem in ("e0_by_vingtile", "gap_over_time", "e35_by_pcs", "equity_efficiency"):
+    for stem in ("e0_by_vingtile", "gap_over_time", "population", "e35_by_pcs",
+                 "equity_efficiency"):
         if stem == "gap_over_time" and stem not in figures:
             fig_html += _p(esc(t(lang, "fig_time_short")))
         fig_html += fig(stem)

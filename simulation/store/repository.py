@@ -1,88 +1,67 @@
-"""Results store: SQLAlchemy 2.0 models and the reading and writing of runs.
+"""The :class:`Store`: connections to the results database, and the reading and writing
+of runs, comparisons, sweeps and calibrations.
 
-Only this module talks to the database. Any SQLAlchemy URL of a supported dialect works:
-SQLite by default (``sqlite:///outputs/healthgap.db``, WAL journal, busy timeout) and
-PostgreSQL through psycopg 3 (``postgresql+psycopg://USER@HOST:PORT/DATABASE``) for shared
-use::
+Only this module talks to the database (its tables: :mod:`.schema`; how frames become rows:
+:mod:`.codec`). Any SQLAlchemy URL of a supported dialect works: SQLite by default (WAL
+journal, busy timeout, writers that take the lock up front) and PostgreSQL through
+psycopg 3. Every failure becomes a one-line :class:`~simulation.errors.StoreError` with the
+password masked.
 
-    from simulation.store import Store
-    with Store("sqlite:///outputs/healthgap.db") as store:
-        run_id, reused = store.get_or_run(scenario, replicate=0)
-        frames = store.load_result(run_id)      # yearly, life_table_input, life_expectancy
-        store.table("runs")                     # any table as a DataFrame
-
-Guarantees
-----------
-* A run is written in ONE transaction (scenario row, run row with status ``finished``,
-  every result row): a crash leaves either the whole run or nothing.
-* A finished run is identified by (scenario hash, seed, replicate, code version); the code
-  version is ``simulation.__version__`` plus a hash of the package's source and data files,
-  so that changing the code invalidates cached runs. Two processes that compute the same run
-  at once both succeed: the second finds the first's row and reuses it.
-* The schema version is kept in the ``meta`` table; a database of another version is
-  refused with a one-line :class:`SchemaVersionError`.
-* The URL (and so any password) is never stored; messages show it with the password
-  masked. All values go to the database as bound parameters.
-
-Life-table inputs
------------------
-A run's deaths and person-years by (year, sex, stratum, group, age) are ~300,000 rows for a
-30-year run of 100,000 agents. To keep storing a run cheap (a few % of computing it), the
-table ``life_table_input`` holds one row per (run, sex, by, group) whose columns ``year``,
-``age``, ``deaths`` and ``person_years`` are packed arrays of equal length ``n_cells``,
-one value per (year, age) cell. Each packed array is self-describing and not pickle: an
-ASCII header ``<numpy dtype>/<divisor>/<offset>/<i|f>:`` followed by the raw little-endian
-values, so that ``value = (raw + offset) / divisor``, an integer (``i``) or a float (``f``);
-e.g. ``b"<u2/2/0/f:"`` + uint16 values for person-years that are multiples of 0.5, or
-``b"|u1/1/2022/i:"`` + uint8 values for the years 2022-2051. :meth:`Store.life_table_input` and ``run.py export life_table_input``
-unpack them into the long table (run_id, year, sex, by, group, age, deaths, person_years),
-exactly as the model produced it, so life tables over any window can be recomputed.
+Running a scenario is not the store's business: :meth:`Store.get_or_run` and
+:meth:`Store.load_run_result` call the functions of the same names in
+:mod:`simulation.runner`, which imports the store (never the reverse) and binds them here
+with :func:`bind_runner` when it is imported (``import simulation`` imports it).
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (
-    DDL,
-    BigInteger,
-    DateTime,
-    Double,
-    Engine,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-#: Version of the database layout; bump it whenever a table or a column changes
-#: (3: sweep and calibration tables).
-SCHEMA_VERSION = 3
+from ..errors import SchemaVersionError, StoreError
+from .codec import (
+    _le_rows,
+    _plain,
+    _restore,
+    _yearly_rows,
+    decode_life_table_input,
+    encode_life_table_input,
+)
+from .identity import code_version, git_commit, package_versions
+from .schema import (
+    _MODELS,
+    _SWEEP_MODELS,
+    SCHEMA_VERSION,
+    STATUS_FINISHED,
+    TABLES,
+    Base,
+    Calibration,
+    Comparison,
+    ComparisonResult,
+    LifeExpectancy,
+    LifeTableInput,
+    Meta,
+    PosteriorDraw,
+    Run,
+    ScenarioRow,
+    Sweep,
+    SweepResult,
+    Yearly,
+)
+
 DEFAULT_URL = "sqlite:///outputs/healthgap.db"
 #: Environment variable read when no ``--db`` is given (keeps passwords off command lines).
 DB_ENV = "HEALTHGAP_DB"
@@ -90,559 +69,7 @@ DB_ENV = "HEALTHGAP_DB"
 SQLITE_BUSY_TIMEOUT_S = 120
 #: Seconds to wait for a PostgreSQL server to answer a connection.
 PG_CONNECT_TIMEOUT_S = 10
-STATUS_FINISHED = "finished"
-PACKAGES = ("numpy", "numba", "mesa", "pandas", "sqlalchemy")
-TABLES = ("runs", "scenarios", "yearly", "life_table_input", "life_expectancy", "comparisons",
-          "comparison_results", "sweeps", "sweep_results", "calibrations", "posterior_draws")
 _PG_LOCK_KEY = 0x6865616C7468  # "health": serialises schema creation between processes
-
-
-class StoreError(Exception):
-    """A database problem the user can fix (unreachable server, wrong password, read-only
-    or corrupt file, bad URL); its message is one line with any password masked."""
-
-
-class SchemaVersionError(StoreError):
-    """The database was written by a version of healthgap with another layout."""
-
-
-# ------------------------------------------------------------------------------ models
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Meta(Base):
-    """Key-value facts about the database itself (``schema_version``, ``created``)."""
-
-    __tablename__ = "meta"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-class ScenarioRow(Base):
-    """A scenario as run: its canonical JSON text and the SHA-256 of it."""
-
-    __tablename__ = "scenarios"
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    canonical: Mapped[str] = mapped_column(Text)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class Run(Base):
-    """One replicate of one scenario, computed by one version of the code."""
-
-    __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("scenario_hash", "seed", "replicate", "code_version",
-                                       name="uq_runs_identity"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    scenario_hash: Mapped[str] = mapped_column(ForeignKey("scenarios.hash"), index=True)
-    seed: Mapped[int] = mapped_column(BigInteger)
-    replicate: Mapped[int] = mapped_column(Integer)
-    run_seed: Mapped[int] = mapped_column(BigInteger)  # the model's seed for this replicate
-    agents: Mapped[int] = mapped_column(BigInteger)
-    years: Mapped[int] = mapped_column(Integer)
-    start_year: Mapped[int] = mapped_column(Integer)
-    window_first: Mapped[int] = mapped_column(Integer)
-    window_last: Mapped[int] = mapped_column(Integer)
-    code_version: Mapped[str] = mapped_column(String(100))
-    git_commit: Mapped[str | None] = mapped_column(String(80))
-    package_versions: Mapped[str] = mapped_column(Text)  # JSON object
-    status: Mapped[str] = mapped_column(String(16))
-    started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    timings: Mapped[str] = mapped_column(Text)  # JSON object, seconds
-    #: JSON {frame: [[column, dtype], ...]}: restores each result frame as produced
-    columns: Mapped[str] = mapped_column(Text)
-
-
-class Yearly(Base):
-    """Yearly aggregates in long form: one value per run, year and variable."""
-
-    __tablename__ = "yearly"
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
-                                        primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    variable: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[float | None] = mapped_column(Double)
-
-
-class LifeTableInput(Base):
-    """Deaths and person-years by year and age (packed arrays, see the module docstring)
-    for one run, sex, stratum and group."""
-
-    __tablename__ = "life_table_input"
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
-                                        primary_key=True)
-    sex: Mapped[str] = mapped_column(String(8), primary_key=True)
-    by: Mapped[str] = mapped_column(String(64), primary_key=True)
-    group: Mapped[str] = mapped_column(String(100), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)  # order of first appearance in the model's output
-    n_cells: Mapped[int] = mapped_column(Integer)  # length of each array below
-    year: Mapped[bytes] = mapped_column(LargeBinary)
-    age: Mapped[bytes] = mapped_column(LargeBinary)
-    deaths: Mapped[bytes] = mapped_column(LargeBinary)
-    person_years: Mapped[bytes] = mapped_column(LargeBinary)
-    disabled: Mapped[bytes | None] = mapped_column(LargeBinary)  # activity-limited, if any
-    extra: Mapped[bytes | None] = mapped_column(LargeBinary)  # other columns, named arrays
-
-
-class LifeExpectancy(Base):
-    """Period life expectancy (years) by run, sex, stratum, group and age."""
-
-    __tablename__ = "life_expectancy"
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
-                                        primary_key=True)
-    sex: Mapped[str] = mapped_column(String(8), primary_key=True)
-    by: Mapped[str] = mapped_column(String(64), primary_key=True)
-    group: Mapped[str] = mapped_column(String(100), primary_key=True)
-    age: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    e: Mapped[float | None] = mapped_column(Double)
-    hle: Mapped[float | None] = mapped_column(Double)  # healthy life expectancy, if computed
-    extra: Mapped[str | None] = mapped_column(Text)  # other columns, JSON object
-
-
-class _SummaryRecord:
-    """The columns of one summary record (comparison.summarise), after a table's own: a
-    metric by sex, stratum, group and age; its mean and 2.5/97.5 percentiles over
-    replicates, and its paired difference from the baseline with the same statistics."""
-
-    metric: Mapped[str] = mapped_column(String(64))
-    sex: Mapped[str | None] = mapped_column(String(1))
-    by: Mapped[str | None] = mapped_column(String(40))
-    group: Mapped[str | None] = mapped_column(String(40))
-    age: Mapped[int | None] = mapped_column(Integer)
-    value: Mapped[float | None] = mapped_column(Double)
-    lo: Mapped[float | None] = mapped_column(Double)
-    hi: Mapped[float | None] = mapped_column(Double)
-    diff: Mapped[float | None] = mapped_column(Double)
-    diff_lo: Mapped[float | None] = mapped_column(Double)
-    diff_hi: Mapped[float | None] = mapped_column(Double)
-
-
-class Comparison(Base):
-    """A comparison of scenarios against a baseline (filled by ``run.py compare``)."""
-
-    __tablename__ = "comparisons"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    baseline_hash: Mapped[str] = mapped_column(String(64))
-    scenario_hashes: Mapped[str] = mapped_column(Text)  # JSON list of scenario hashes
-    run_ids: Mapped[str | None] = mapped_column(Text)  # JSON {scenario name: [run ids]}
-    summary: Mapped[str | None] = mapped_column(Text)  # JSON summary (comparison.summarise)
-
-
-class ComparisonResult(_SummaryRecord, Base):
-    """One record of a comparison's summary: a scenario's value of a metric (mean and
-    2.5/97.5 percentiles over replicates) and its paired difference from the baseline."""
-
-    __tablename__ = "comparison_results"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
-    scenario: Mapped[str] = mapped_column(String(200))
-
-
-class Calibration(Base):
-    """A calibration (``run.py calibrate``): its file, status and fit summary."""
-
-    __tablename__ = "calibrations"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(20))  # "running" or "finished"
-    config: Mapped[str] = mapped_column(Text)  # the calibration file's canonical JSON
-    config_hash: Mapped[str] = mapped_column(String(64), index=True)
-    code_version: Mapped[str] = mapped_column(String(64))
-    method: Mapped[str] = mapped_column(String(100))  # e.g. "ABC-SMC (pyabc 0.13.0)"
-    info: Mapped[str | None] = mapped_column(Text)  # JSON: generations, epsilons, timings
-
-
-class PosteriorDraw(Base):
-    """One weighted parameter set of a calibration's posterior sample (weights sum to 1)."""
-
-    __tablename__ = "posterior_draws"
-    calibration_id: Mapped[int] = mapped_column(ForeignKey("calibrations.id"),
-                                                primary_key=True)
-    draw: Mapped[int] = mapped_column(Integer, primary_key=True)
-    weight: Mapped[float] = mapped_column(Double)
-    parameters: Mapped[str] = mapped_column(Text)  # JSON {dotted parameter name: value}
-
-
-# PostgreSQL would compress the packed arrays (TOAST, pglz) at some cost and little gain:
-# store them as they are.
-event.listen(LifeTableInput.__table__, "after_create", DDL(
-    "ALTER TABLE life_table_input ALTER COLUMN year SET STORAGE EXTERNAL, "
-    "ALTER COLUMN age SET STORAGE EXTERNAL, ALTER COLUMN deaths SET STORAGE EXTERNAL, "
-    "ALTER COLUMN person_years SET STORAGE EXTERNAL, ALTER COLUMN disabled SET STORAGE "
-    "EXTERNAL, ALTER COLUMN extra SET STORAGE EXTERNAL").execute_if(dialect="postgresql"))
-
-_MODELS: dict[str, type[Base]] = {
-    "runs": Run, "scenarios": ScenarioRow, "yearly": Yearly,
-    "life_table_input": LifeTableInput, "life_expectancy": LifeExpectancy,
-    "comparisons": Comparison, "comparison_results": ComparisonResult,
-    "calibrations": Calibration, "posterior_draws": PosteriorDraw,
-}
-
-# ----------------------------------------------------------------- sweeps (tables)
-# Parameter sweeps (``run.py sweep``, :mod:`simulation.sweep`): one row of ``sweeps`` per
-# sweep, and its results as a tidy table, one row per point, scenario and record of the
-# point's paired comparison (the same records as ``comparison_results``). Created on first
-# use in databases of schema version 3 that predate them.
-
-
-class Sweep(Base):
-    """A parameter sweep: its design and its summary (filled by ``run.py sweep``)."""
-
-    __tablename__ = "sweeps"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    source: Mapped[str] = mapped_column(Text)  # the sweep file, as given
-    design: Mapped[str] = mapped_column(String(8))  # grid or lhs
-    keys: Mapped[str] = mapped_column(Text)  # JSON list of the swept keys
-    points: Mapped[str] = mapped_column(Text)  # JSON list of {key: value}, by point
-    run_ids: Mapped[str | None] = mapped_column(Text)  # JSON [{scenario: [run ids]}], by point
-    summary: Mapped[str | None] = mapped_column(Text)  # JSON summary (simulation.sweep)
-
-
-class SweepResult(_SummaryRecord, Base):
-    """One record of one point of a sweep: a scenario's value of a metric (mean and
-    2.5/97.5 percentiles over replicates) and its paired difference from the point's
-    baseline. ``arm`` is the sweep's arm (or the baseline's name), ``point_values`` the
-    point's swept values (JSON) and ``x`` the value of the sweep's plotted key."""
-
-    __tablename__ = "sweep_results"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id"), index=True)
-    point: Mapped[int] = mapped_column(Integer)
-    arm: Mapped[str] = mapped_column(String(200))
-    scenario: Mapped[str] = mapped_column(String(200))
-    scenario_hash: Mapped[str] = mapped_column(String(64))
-    point_values: Mapped[str] = mapped_column(Text)
-    x: Mapped[float | None] = mapped_column(Double)
-
-
-_SWEEP_MODELS: dict[str, type[Base]] = {"sweeps": Sweep, "sweep_results": SweepResult}
-
-# ---------------------------------------------------------------------- code identity
-
-
-def _package_root() -> Path:
-    return Path(__file__).resolve().parent
-
-
-_PRESENTATION = ("cli.py", "report", "dashboard.py", "store.py")
-
-
-@lru_cache(maxsize=1)
-def source_hash() -> str:
-    """SHA-256 (12 hex digits) of the package's source and data files (names and bytes)
-    that can change a run's results: the presentation layers (the command line, the report,
-    the dashboard) are left out, so editing them does not invalidate stored runs."""
-    root = _package_root()
-    h = hashlib.sha256()
-    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and p.suffix in {".py", ".csv", ".toml", ".json"}
-             and p.relative_to(root).parts[0] not in _PRESENTATION]
-    for p in sorted(files, key=lambda q: q.relative_to(root).as_posix()):
-        h.update(p.relative_to(root).as_posix().encode() + b"\0")
-        h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()[:12]
-
-
-def code_version() -> str:
-    """``simulation.__version__`` + ``+src.`` + :func:`source_hash`."""
-    from . import __version__
-
-    return f"{__version__}+src.{source_hash()}"
-
-
-@lru_cache(maxsize=1)
-def git_commit() -> str | None:
-    """The repository's commit (``+dirty`` when the package differs from it), or None when
-    git or the repository is unavailable. Never raises."""
-    root = _package_root().parent
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        commit = head.stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
-                                "simulation"], capture_output=True, text=True, timeout=5)
-        return commit + ("+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-
-
-@lru_cache(maxsize=1)
-def package_versions() -> str:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return json.dumps(out, sort_keys=True)
-
-
-# ------------------------------------------------------------------------ packed arrays
-
-
-def _int_dtype(lo: int, hi: int) -> np.dtype:
-    for code in ("u1", "u2", "u4", "u8") if lo >= 0 else ("i1", "i2", "i4", "i8"):
-        dt = np.dtype("<" + code)
-        info = np.iinfo(dt)
-        if info.min <= lo and hi <= info.max:
-            return dt
-    return np.dtype("<i8")
-
-
-def _pack_ints(k: np.ndarray, divisor: int, kind: str) -> tuple[bytes, np.ndarray]:
-    lo, hi = (int(k.min()), int(k.max())) if k.size else (0, 0)
-    offset = lo if lo > 0 and _int_dtype(0, hi - lo).itemsize < _int_dtype(lo, hi).itemsize else 0
-    dt = _int_dtype(lo - offset, hi - offset)
-    enc = (k - offset if offset else k).astype(dt)
-    return f"{dt.str}/{divisor}/{offset}/{kind}:".encode(), enc
-
-
-def pack_column(values: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """The smallest exact encoding of a whole column: (header, encoded array), where
-    ``value = (raw + offset) / divisor``, decoded as int64 (kind ``i``) or float64 (``f``),
-    and the header is ``b"<dtype>/<divisor>/<offset>/<kind>:"``."""
-    a = np.asarray(values)
-    if a.dtype.kind == "b":
-        a = a.astype(np.uint8)
-    if a.dtype.kind in "iu":
-        return _pack_ints(a, 1, "i")
-    a = a.astype(np.float64, copy=False)
-    if a.size == 0:
-        return b"<f8/1/0/f:", a
-    with np.errstate(over="ignore", invalid="ignore"):
-        k = a * 2.0  # multiples of 0.5 (person-years) are stored as integers
-        r = np.rint(k)
-        exact = np.array_equal(k, r) and float(np.abs(r).max()) < 2.0**52  # NaN, inf fail
-    if exact:
-        twice = r.astype(np.int64)
-        if (twice & 1).any():
-            return _pack_ints(twice, 2, "f")
-        return _pack_ints(twice >> 1, 1, "f")
-    # expected deaths are multiples of 2**-32 and their person-years of 2**-33 (model)
-    with np.errstate(over="ignore", invalid="ignore"):
-        k = a * 2.0**33
-        r = np.rint(k)
-        fixed = np.array_equal(k, r) and float(np.abs(r).max()) < 2.0**53
-    if fixed:
-        return _pack_ints(r.astype(np.int64), 2**33, "f")
-    with np.errstate(over="ignore", invalid="ignore"):
-        f32 = a.astype("<f4")
-    if np.array_equal(f32, a, equal_nan=True):
-        return b"<f4/1/0/f:", f32
-    return b"<f8/1/0/f:", a.astype("<f8", copy=False)
-
-
-def pack_array(values: np.ndarray) -> bytes:
-    """One self-describing packed array (header + raw little-endian values)."""
-    header, enc = pack_column(values)
-    return header + enc.tobytes()
-
-
-def unpack_array(blob: bytes) -> np.ndarray:
-    """Inverse of :func:`pack_array` (int64 or float64, as packed)."""
-    blob = bytes(blob)
-    cut = blob.index(b":")
-    dtype, divisor, offset, kind = blob[:cut].decode("ascii").split("/")
-    raw = np.frombuffer(blob, dtype=np.dtype(dtype), offset=cut + 1)
-    if kind == "i":
-        return raw.astype(np.int64) + int(offset)
-    if raw.dtype.kind == "f":
-        return raw.astype(np.float64)
-    return (raw.astype(np.int64) + int(offset)) / float(divisor)
-
-
-def pack_named(arrays: dict[str, bytes]) -> bytes:
-    """Several packed arrays in one blob: a JSON line ``[[name, n_bytes], ...]`` then the
-    packed arrays one after the other."""
-    header = json.dumps([[name, len(blob)] for name, blob in arrays.items()])
-    return header.encode() + b"\n" + b"".join(arrays.values())
-
-
-def unpack_named(blob: bytes) -> dict[str, np.ndarray]:
-    """Inverse of :func:`pack_named`."""
-    blob = bytes(blob)
-    cut = blob.index(b"\n")
-    out, pos = {}, cut + 1
-    for name, size in json.loads(blob[:cut]):
-        out[name] = unpack_array(blob[pos:pos + size])
-        pos += size
-    return out
-
-
-_LTI_KEYS = ("sex", "by", "group")
-#: Packed arrays with a column of their own (the first four are required).
-_LTI_ARRAYS = ("year", "age", "deaths", "person_years", "disabled")
-_LTI_REQUIRED = ("year", "sex", "by", "group", "age", "deaths", "person_years")
-_LE_KEYS = ("sex", "by", "group", "age")
-_LE_VALUES = ("e", "hle")
-
-
-def _changes(col: np.ndarray) -> np.ndarray:
-    """``col[1:] != col[:-1]`` for an object array, fast when equal values are the same
-    objects (as in the model's frames, built from a few label objects): neighbours that are
-    the same object are equal, and only the others are compared as values."""
-    n = col.shape[0]
-    if n < 2:
-        return np.zeros(0, dtype=bool)
-    try:
-        pointers = np.frombuffer((ctypes.c_size_t * n).from_address(col.ctypes.data),
-                                 dtype=np.uintp).copy()
-    except (TypeError, ValueError, AttributeError):  # pragma: no cover - exotic platform
-        return col[1:] != col[:-1]
-    out = pointers[1:] != pointers[:-1]
-    maybe = np.flatnonzero(out)
-    out[maybe] = col[maybe + 1] != col[maybe]
-    return out
-
-
-def encode_life_table_input(lti: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of the ``life_table_input`` table (without run_id) for a model's long frame:
-    one row per (sex, by, group) holding the packed arrays of its cells (year, age,
-    deaths, person_years, disabled if present, any other numeric column in ``extra``),
-    in the frame's order. Exact for any row order."""
-    missing = [c for c in _LTI_REQUIRED if c not in lti.columns]
-    if missing:
-        raise ValueError(f"life_table_input lacks the columns {missing}")
-    n = len(lti)
-    if n == 0:
-        return []
-    keys = [np.ascontiguousarray(lti[k].to_numpy(dtype=object)) for k in _LTI_KEYS]
-    # maximal runs of equal keys (few: the model's frame is year > group > sex > age)
-    change = np.zeros(n - 1, dtype=bool)
-    for col in keys:
-        change |= _changes(col)
-    starts = np.concatenate([[0], np.flatnonzero(change) + 1])
-    lengths = np.diff(np.append(starts, n))
-    combined = np.zeros(len(starts), dtype=np.int64)
-    labels = []  # the keys of each segment, factorised column by column
-    for col in keys:
-        codes, uniques = pd.factorize(col[starts], use_na_sentinel=False)
-        combined = combined * len(uniques) + codes
-        labels.append((codes, uniques))
-    seg_key, first = pd.factorize(combined)  # key ids in order of first appearance
-    # rows grouped by key, keeping their order within a key: segments sorted by key
-    seg_order = np.argsort(seg_key, kind="stable")
-    seg_len = lengths[seg_order]
-    seg_pos = np.concatenate([[0], np.cumsum(seg_len)])
-    order = np.arange(n) + np.repeat(starts[seg_order] - seg_pos[:-1], seg_len)
-    key_counts = np.bincount(seg_key, weights=lengths, minlength=len(first)).astype(np.int64)
-    bounds = np.concatenate([[0], np.cumsum(key_counts)]).tolist()
-    first_seg = np.unique(seg_key, return_index=True)[1]  # a segment of each key
-    ids = [tuple(uniques[codes[s]] for codes, uniques in labels) for s in first_seg.tolist()]
-    packed = {}
-    for col in lti.columns:
-        if col in _LTI_KEYS:
-            continue
-        values = lti[col].to_numpy()
-        if values.dtype.kind not in "biuf":
-            raise ValueError(f"life_table_input column {col!r} is not numeric")
-        header, enc = pack_column(values)
-        packed[col] = (header, enc[order].tobytes(), enc.dtype.itemsize)
-    extra_names = [c for c in packed if c not in _LTI_ARRAYS]
-    rows = []
-    for seq, key in enumerate(ids):
-        lo, hi = bounds[seq], bounds[seq + 1]
-        row: dict[str, Any] = dict(zip(_LTI_KEYS, key, strict=True))
-        row["seq"] = seq
-        row["n_cells"] = hi - lo
-        cells = {col: header + raw[lo * size:hi * size]
-                 for col, (header, raw, size) in packed.items()}
-        for col in _LTI_ARRAYS:
-            row[col] = cells.get(col)
-        row["extra"] = pack_named({c: cells[c] for c in extra_names}) if extra_names else None
-        rows.append(row)
-    return rows
-
-
-def decode_life_table_input(rows: Sequence[Any]) -> pd.DataFrame:
-    """Long frame (run_id, year, sex, by, group, age, deaths, person_years, then disabled
-    and any extra column) from table rows (objects with the LifeTableInput attributes, in
-    ``run_id, seq`` order): by run, then year, then the stored order (which restores the
-    model's frame exactly). A column some rows lack is NaN there."""
-    base = ["run_id", *_LTI_REQUIRED]
-    if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=np.float64 if c == "person_years" else
-                                          (object if c in _LTI_KEYS else np.int64))
-                             for c in base})
-    counts = np.array([r.n_cells for r in rows], dtype=np.int64)
-    total = int(counts.sum())
-    out: dict[str, np.ndarray] = {
-        "run_id": np.repeat(np.array([r.run_id for r in rows], dtype=np.int64), counts)}
-    for k in _LTI_KEYS:
-        out[k] = np.repeat(np.array([getattr(r, k) for r in rows], dtype=object), counts)
-    parts: dict[str, list[np.ndarray | None]] = {}
-    for i, r in enumerate(rows):
-        arrays = {col: getattr(r, col) for col in _LTI_ARRAYS}
-        named = {c: unpack_array(b) for c, b in arrays.items() if b is not None}
-        if r.extra is not None:
-            named.update(unpack_named(r.extra))
-        for col, values in named.items():
-            parts.setdefault(col, [None] * len(rows))[i] = values
-    for col, pieces in parts.items():
-        if any(p is None for p in pieces):  # some runs lack this column
-            pieces = [np.full(c, np.nan) if p is None else p.astype(np.float64)
-                      for p, c in zip(pieces, counts.tolist(), strict=True)]
-        values = np.concatenate(pieces) if pieces else np.zeros(total)
-        out[col] = values.astype(np.float64) if col == "person_years" else values
-    order = np.lexsort((out["year"], out["run_id"]))  # stable: keeps stored order within
-    columns = base + [c for c in out if c not in base]
-    return pd.DataFrame({c: out[c][order] for c in columns})
-
-
-def _le_rows(le: pd.DataFrame) -> list[dict[str, Any]]:
-    missing = [c for c in (*_LE_KEYS, "e") if c not in le.columns]
-    if missing:
-        raise ValueError(f"life_expectancy lacks the columns {missing}")
-    n = len(le)
-
-    def floats(c: str) -> list[float | None]:
-        if c not in le.columns:
-            return [None] * n
-        return [None if v != v else v for v in le[c].astype(np.float64).tolist()]
-
-    others = [c for c in le.columns if c not in (*_LE_KEYS, *_LE_VALUES)]
-    extra = ([json.dumps({c: _plain(v) for c, v in zip(others, vals, strict=True)})
-              for vals in zip(*(le[c].tolist() for c in others), strict=True)]
-             if others else [None] * n)
-    return [{"sex": sx, "by": by, "group": g, "age": a, "seq": i, "e": e, "hle": h, "extra": x}
-            for i, (sx, by, g, a, e, h, x) in enumerate(zip(
-                le["sex"].tolist(), le["by"].tolist(), le["group"].tolist(),
-                le["age"].astype(np.int64).tolist(), floats("e"), floats("hle"), extra,
-                strict=True))]
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, float) and v != v:
-        return None
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _restore(frame: pd.DataFrame, spec: list[list[str]] | None) -> pd.DataFrame:
-    """Columns, order and dtypes of a frame as it was stored (``runs.columns``)."""
-    if not spec:
-        return frame
-    out = {}
-    for name, dtype in spec:
-        values = frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
-        try:
-            out[name] = values.astype(dtype)
-        except (TypeError, ValueError):
-            out[name] = values
-    return pd.DataFrame(out, index=frame.index)
 
 
 # ------------------------------------------------------------------------------ engine
@@ -965,19 +392,8 @@ class Store:
                    compute: Callable[[Any, int], Any] | None = None) -> StoredRun:
         """Reuse the finished run of (scenario, replicate) or compute it with
         ``compute(scenario, replicate)`` (default: :func:`simulation.run_scenario`) and
-        save it."""
-        found = self.find_run(scenario, replicate)
-        if found is not None:
-            return StoredRun(found, True)
-        if compute is None:
-            from .runner import run_scenario
-
-            def compute(sc, r):  # noqa: ANN001, ANN202
-                return run_scenario(sc, replicate=r)
-
-        started = _now()
-        result = compute(scenario, replicate)
-        return StoredRun(self.save_run(result, started=started), False)
+        save it: :func:`simulation.runner.get_or_run` on this store."""
+        return _runner("get_or_run")(self, scenario, replicate, compute)
 
     def save_comparison(self, name: str, baseline_hash: str,
                         scenario_hashes: Sequence[str], run_ids: dict | None = None,
@@ -1116,19 +532,8 @@ class Store:
 
     def load_run_result(self, run_id: int, scenario: Any = None) -> Any:
         """A :class:`~simulation.runner.RunResult` rebuilt from the store (the scenario from
-        its canonical text unless given)."""
-        from .runner import RunResult
-
-        frames = self.load_result(run_id)
-        run = frames["run"].iloc[0]
-        if scenario is None:
-            scenario = scenario_from_canonical(self.scenario_canonical(run["scenario_hash"]),
-                                               source=f"run {run_id}")
-        return RunResult(
-            scenario=scenario, replicate=int(run["replicate"]), seed=int(run["run_seed"]),
-            window=(int(run["window_first"]), int(run["window_last"])),
-            yearly=frames["yearly"], life_table_input=frames["life_table_input"],
-            life_expectancy=frames["life_expectancy"], timings=json.loads(run["timings"]))
+        its canonical text unless given): :func:`simulation.runner.load_run_result`."""
+        return _runner("load_run_result")(self, run_id, scenario)
 
     def scenario_canonical(self, scenario_hash: str) -> str:
         with self._errors(), self._read() as s:
@@ -1356,30 +761,38 @@ class Store:
                     for name, model in _MODELS.items()}
 
 
-def _yearly_rows(yearly: pd.DataFrame) -> list[dict[str, Any]]:
-    if "year" not in yearly.columns:
-        raise ValueError("yearly aggregates need a 'year' column")
-    years = yearly["year"].astype(np.int64).tolist()
-    rows = []
-    for col in yearly.columns:
-        if col == "year":
-            continue
-        values = pd.to_numeric(yearly[col], errors="raise").astype(np.float64).tolist()
-        rows.extend({"year": y, "variable": col, "value": None if v != v else v}
-                    for y, v in zip(years, values, strict=True))
-    return rows
-
-
 def scenario_from_canonical(text: str, source: str = "<database>") -> Any:
     """Rebuild a :class:`~simulation.config.Scenario` from its canonical text (same hash)."""
-    from .config import Scenario
+    from ..config import Scenario
 
     return Scenario.from_canonical(text, source=source)
 
 
+# ------------------------------------------------------------------------------ runner
+
+#: :func:`simulation.runner.get_or_run` and :func:`simulation.runner.load_run_result`, bound
+#: by :func:`bind_runner`.
+_RUNNER: dict[str, Callable[..., Any]] = {}
+
+
+def bind_runner(get_or_run: Callable[..., StoredRun],
+                load_run_result: Callable[..., Any]) -> None:
+    """Let :meth:`Store.get_or_run` and :meth:`Store.load_run_result` call the runner's
+    functions of the same names (``f(store, ...)``); called by :mod:`simulation.runner`
+    when it is imported."""
+    _RUNNER.update(get_or_run=get_or_run, load_run_result=load_run_result)
+
+
+def _runner(name: str) -> Callable[..., Any]:
+    try:
+        return _RUNNER[name]
+    except KeyError:
+        raise RuntimeError(f"Store.{name} needs simulation.runner, which binds it when "
+                           "imported: import simulation.runner first") from None
+
+
 __all__ = [
-    "DEFAULT_URL", "SCHEMA_VERSION", "TABLES", "Comparison", "LifeExpectancy", "LifeTableInput",
-    "Meta", "Run", "ScenarioRow", "SchemaVersionError", "Store", "StoreError", "StoredRun",
-    "Sweep", "SweepResult", "Yearly", "code_version", "decode_life_table_input", "encode_life_table_input",
-    "pack_array", "parse_url", "unpack_array",
+    "DB_ENV", "DEFAULT_URL", "PG_CONNECT_TIMEOUT_S", "SQLITE_BUSY_TIMEOUT_S", "Store",
+    "StoredRun", "bind_runner", "make_engine", "parse_url", "resolve_url",
+    "scenario_from_canonical",
 ]

@@ -1,0 +1,119 @@
+"""Projection realism (issue 15): migration, fertility and mortality by year, the
+demographic projection chosen by name, and like-with-like validation years."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulation import demography
+from simulation.config import ConfigError, load_scenario
+from simulation.model import HealthInequalityModel
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+P = load_scenario(BASELINE).parameters
+
+
+def scenario(**kw):
+    return load_scenario(BASELINE).with_options(**kw)
+
+
+def test_fertility_follows_the_observed_years_then_the_projection():
+    assert demography.tfr(P, 2019) == pytest.approx(1.72)
+    assert demography.tfr(P, 2023) == pytest.approx(1.53)
+    assert demography.tfr(P, 2024) == pytest.approx(1.46)
+    assert demography.tfr(P, 2021) == pytest.approx(1.72 + (1.67 - 1.72) * 2 / 3)
+    high = dict(P, **{"demography.projection": "high"})
+    assert demography.tfr(high, 2027) == pytest.approx(1.46 + (1.67 - 1.46) * 3 / 6)
+    assert demography.tfr(high, 2040) == pytest.approx(1.67)
+    low = dict(P, **{"demography.projection": "low"})
+    assert demography.tfr(low, 2040) == pytest.approx(1.35)
+
+
+def test_mortality_trend_follows_ined_then_falls_at_the_2010s_pace():
+    from simulation.population import baseline_qx
+
+    ref = -np.log1p(-baseline_qx(2012, 2016))
+    for year in (2012, 2016, 2020):
+        h = -np.log1p(-baseline_qx(year, year))
+        np.testing.assert_allclose(demography.mortality_trend(P, year)[:, :100], h / ref)
+    t30, t40 = (demography.mortality_trend(P, y) for y in (2030, 2040))
+    assert np.all(t40[:, 40:100] <= t30[:, 40:100] + 1e-12)
+    assert (t40[:, 60:90] < t30[:, 60:90]).mean() > 0.9
+    off = dict(P, **{"mortality.trend": False})
+    assert np.all(demography.mortality_trend(off, 2040) == 1.0)
+    slow = dict(P, **{"demography.projection": "low"})
+    assert np.all(demography.mortality_trend(slow, 2040)[:, 60:90]
+                  >= t40[:, 60:90] - 1e-12)
+
+
+def test_migration_profiles_and_counts():
+    p_out = demography.emigration_probability(P)
+    shares = demography._region_shares()
+    assert float((p_out * shares).sum()) == pytest.approx(P["migration.out_rate"])
+    assert p_out[0, 22] > p_out[0, 50] > p_out[0, 85]
+    ages = demography.immigrant_age_sex(P)
+    assert ages.sum() == pytest.approx(1.0) and ages[:, 100:].sum() == 0
+    pop, weight = 6.0e6, 60.0
+    k = demography.immigrants(P, pop, weight, 2030)
+    expected = (pop * P["migration.out_rate"] + P["migration.net_per_year"][0]) / weight
+    assert abs(k - expected) <= 1
+    assert demography.population_in(2012) == 5626858
+    assert demography.population_in(2000) == 5626858  # nearest observed year
+
+
+def test_the_population_grows_by_migration_and_keeps_its_counts():
+    m = HealthInequalityModel(scenario(agents=20_000, years=4))
+    m.run_years()
+    y = m.yearly_aggregates()
+    assert (y["immigrants"] > y["emigrants"]).all()
+    net = (y["net_migration"] / 38_000).to_numpy()
+    assert np.all((net > 0.6) & (net < 1.5))
+    assert np.array_equal(m._alive_counts, m.census())
+    # the start-year population is about Occitanie's (6.08 million in 2022, INSEE)
+    assert 5.8e6 < y["population"].iloc[0] < 6.3e6
+
+
+def test_migrants_are_shared_by_the_scenarios_of_a_comparison():
+    from simulation.comparison import load_comparison
+
+    spec = load_comparison(ROOT / "scenarios" / "default.toml").with_options(agents=5000,
+                                                                             years=2)
+    a = HealthInequalityModel(spec.baseline)
+    b = HealthInequalityModel(spec.scenarios[0])
+    a.run_years()
+    b.run_years()
+    ya, yb = a.yearly_aggregates(), b.yearly_aggregates()
+    assert (ya["immigrants"] == yb["immigrants"]).all()
+    big = 1 << 59
+    ids_a = set(a.population.pid[: a.population.n][a.population.pid[: a.population.n] > big])
+    ids_b = set(b.population.pid[: b.population.n][b.population.pid[: b.population.n] > big])
+    assert len(ids_a & ids_b) > 0.9 * len(ids_a)
+
+
+def test_projection_is_chosen_by_name_and_checked():
+    assert scenario().with_parameters({"demography.projection": "low"}).parameters[
+        "demography.projection"] == "low"
+    with pytest.raises(ConfigError) as err:
+        scenario().with_parameters({"demography.projection": "optimistic"})
+    assert "demography.projection" in str(err.value) and "central" in str(err.value)
+
+
+def test_run_json_has_net_migration_and_validation_uses_the_observed_years(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "run.py", "run", str(BASELINE), "--agents", "3000", "--years", "2",
+         "--json", "--no-progress", "--db", f"sqlite:///{tmp_path / 'r.db'}"], cwd=ROOT,
+        capture_output=True, text=True, check=True)
+    yearly = json.loads(out.stdout)["yearly"]
+    assert {"immigrants", "emigrants", "net_migration", "total_fertility_rate"} <= set(
+        yearly[0])
+    from simulation.cli import build_parser
+
+    args = build_parser().parse_args(["validate-baseline"])
+    assert args.start_year == 2012 and args.years == 5
