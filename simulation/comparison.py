@@ -457,13 +457,13 @@ def replicate_scenarios(spec: ComparisonSpec, draws: ParameterDraws | None
                     if k.partition("[")[0] not in own[sc.name]}
             arm = sc.with_parameters(keep, source) if keep else sc
             if draws.effects:
-                arm = _with_effects(arm, draws.effects[r])
+                arm = with_effects(arm, draws.effects[r])
             arms[sc.name] = arm
         out.append(arms)
     return out
 
 
-def _with_effects(scenario: Scenario, effects: dict[str, float]) -> Scenario:
+def with_effects(scenario: Scenario, effects: dict[str, float]) -> Scenario:
     """``scenario`` with its interventions' effect sizes replaced by ``effects`` (by type),
     except an effect the scenario file set itself (its source is then the file)."""
     from .interventions import TYPE_INDEX, TYPES

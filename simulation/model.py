@@ -191,7 +191,7 @@ class HealthInequalityModel(mesa.Model):
         self._h0 = baseline_hazard(p)
         self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
         self.reached: list[dict[str, float]] = []
-        self._p_birth = fertility_schedule(p)
+        self._hazards: dict[int, np.ndarray] = {}  # baseline hazard by year (mortality trend)
         self._p_emigrate = demography.emigration_probability(p)
         self._immigrant_ages = demography.immigrant_age_sex(p)
         self.last_immigrants = self.last_emigrants = 0.0
@@ -298,7 +298,7 @@ class HealthInequalityModel(mesa.Model):
         cells = self._n_groups * 2 * N_AGES
         self.last_tfr = demography.tfr(self.params, year)
         p_birth = fertility_schedule(self.params, self.last_tfr)
-        h0 = self._h0 * demography.mortality_trend(self.params, year)
+        h0 = self.hazard(year)
         deaths_acc = np.zeros((count_rows(), cells), dtype=np.int32)
         births = np.zeros(n_chunks, dtype=np.int64)
         # expected deaths only in reported years (the burn-in's are forgotten)
@@ -354,6 +354,13 @@ class HealthInequalityModel(mesa.Model):
         self.datacollector.collect(self)
         self.year += 1
 
+    def hazard(self, year: int) -> np.ndarray:
+        """Baseline hazard of death of ``year`` by [sex, age]: the calibrated hazard times the
+        mortality trend of the year (:func:`simulation.demography.mortality_trend`)."""
+        if year not in self._hazards:
+            self._hazards[year] = self._h0 * demography.mortality_trend(self.params, year)
+        return self._hazards[year]
+
     def _migrate(self, year: int) -> tuple[int, int]:
         """Migration at the end of ``year`` (after deaths, ageing and births): the living
         leave with their yearly probability by sex and age (a keyed draw), then the year's
@@ -375,7 +382,7 @@ class HealthInequalityModel(mesa.Model):
                 education_shift=p["migration.in_education_shift"], weight=pop.weight)
             flags = self.tables.equalise
             pathways.initialise_newcomers(newcomers, self.tables,
-                                          self._h0 * demography.mortality_trend(p, year),
+                                          self.hazard(year),
                                           seed, year, equalise=flags)
             n = pop.n
             pop.ensure_capacity(n + k)
@@ -494,7 +501,7 @@ class HealthInequalityModel(mesa.Model):
         else:
             prev = np.zeros((2, N_AGES))
         weight = 1.0 - (1.0 - float(p["outcomes.utility_disability"])) * np.clip(prev, 0, 1)
-        h0 = self._h0 * demography.mortality_trend(p, self.year)  # held from next year on
+        h0 = self.hazard(self.year)  # held from next year on
         kd.remaining_life(pop.alive, pop.sex, pop.age, pop.rr_death, pop.income_rank, pop.n,
                           chunk, np.ascontiguousarray(h0).ravel(),
                           np.ascontiguousarray(weight).ravel(),

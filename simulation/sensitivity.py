@@ -181,7 +181,7 @@ class SensitivitySpec:
 
     def scenarios(self, row: np.ndarray) -> tuple[Scenario, Scenario | None]:
         """The baseline and the intervention with parameter set ``row`` applied."""
-        from .comparison import _with_effects
+        from .comparison import with_effects
 
         values = {p.name: p.value(self.baseline, float(x))
                   for p, x in zip(self.parameters, row, strict=True) if p.kind != "effect"}
@@ -195,7 +195,7 @@ class SensitivitySpec:
                if self.baseline.parameters.get(k) != v}
         keep = {k: v for k, v in values.items() if k.partition("[")[0] not in own}
         arm = self.intervention.with_parameters(keep, where) if keep else self.intervention
-        return base, _with_effects(arm, effects) if effects else arm
+        return base, with_effects(arm, effects) if effects else arm
 
 
 def effect_ranges(intervention: Scenario) -> tuple[ParameterRange, ...]:

@@ -190,6 +190,7 @@ TYPE_TEXT_FR = {
 }
 
 
+@lru_cache(maxsize=1)
 def _registry_fr() -> dict[str, str]:
     """The intervention registry's English texts -> their French versions."""
     from ..interventions import TYPES
