@@ -360,6 +360,9 @@ def test_browse_comparisons_in_browser(server, browser):
     src3 = _figure_changes(page, "outcome-figure", src2)
     _choose(page, "Indicateur", "Espérance de vie sans incapacité")
     src4 = _figure_changes(page, "outcome-figure", src3)
+    # the table may re-render after the figure: wait for its new caption, then check it
+    page.locator("[data-testid=changes-table] caption", has_text="sans incapacité").wait_for(
+        timeout=30000)
     assert "sans incapacité" in page.locator("[data-testid=changes-table] caption").inner_text()
 
     # the other stored comparison
