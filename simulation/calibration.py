@@ -73,13 +73,15 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from pyabc.sampler import MappingSampler
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .config import ConfigError, Scenario, _check_parameters, load_parameter_specs, read_toml
+from .configmodels import RAW, Number, Table, Text, check, field, invalid, one_of, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TARGETS = ROOT / "calibration" / "targets.csv"
@@ -420,107 +422,171 @@ class CalibrationSpec:
 _NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?:\[(\d+)\])?$")
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+class _Head(Table):
+    """``[calibration]``: the name and the files (relative to the calibration file)."""
+
+    name: Annotated[str, check(str.strip)] = field("a non-empty string (required)")
+    description: Text = ""
+    scenario: Annotated[str, check(str.strip)] | None = field("a file path (string)", None)
+    targets: Annotated[str, check(str.strip)] | None = field("a file path (string)", None)
+
+    @model_validator(mode="after")
+    def _files_exist(self, info: ValidationInfo) -> _Head:
+        for key, path in self.paths((info.context or {}).get("base_dir", Path.cwd())).items():
+            if not path.is_file():
+                raise invalid("an existing file", key, got=str(getattr(self, key)))
+        return self
+
+    def paths(self, base_dir: Path) -> dict[str, Path]:
+        """The scenario and targets files, relative to ``base_dir`` (defaults: the
+        repository's baseline scenario and targets)."""
+        return {key: default if getattr(self, key) is None else base_dir / getattr(self, key)
+                for key, default in (("scenario", DEFAULT_SCENARIO),
+                                     ("targets", DEFAULT_TARGETS))}
 
 
-def _table(raw: dict, key: str, source: str) -> dict:
-    v = raw.get(key, {})
-    if not isinstance(v, dict):
-        raise ConfigError(source, key, "a table")
-    return v
+class _Population(Table):
+    """``[population]``: what each model evaluation simulates."""
+
+    agents: int = field("an integer from 100 to 10,000,000", 50_000, ge=100, le=10_000_000)
+    years: int = field("an integer from 1 to 200", 30, ge=1, le=200)
+    seed: int = field("an integer from 0 to 2,147,483,647", 1, ge=0, le=2**31 - 1)
+    replicates: int = field("an integer from 1 to 100", 1, ge=1, le=100)
 
 
-def _int(t: dict, table: str, key: str, source: str, default: int, lo: int, hi: int) -> int:
-    v = t.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise ConfigError(source, f"{table}.{key}", f"an integer from {lo:,} to {hi:,}", v)
-    return v
+class _Abc(Table):
+    """``[abc]``: the ABC-SMC settings."""
+
+    population_size: int = field("an integer from 2 to 100,000", 40, ge=2, le=100_000)
+    generations: int = field("an integer from 1 to 1,000", 6, ge=1, le=1000)
+    minimum_epsilon: Number = field("a non-negative number", 0.0, ge=0)
+    max_walltime_minutes: Annotated[Number, Field(gt=0)] | None = field(
+        "a positive number of minutes", None)
+    epsilon_quantile: Number = field("a number in (0, 1)", 0.5, gt=0, lt=1)
+
+
+class _Prior(Table):
+    """``[[parameters]]``: a real-valued parameter (or element of one) and its prior."""
+
+    table_expected = "a table ([[parameters]])"
+    name: str = field('a dotted parameter name, e.g. "mortality.level[0]" ([i] for an '
+                      "element of a list)")
+    prior: Annotated[str, one_of(_PRIOR_KEYS)] = field("one of uniform, normal, lognormal")
+    lower: Number | None = field("a finite number", None)
+    upper: Number | None = field("a finite number", None)
+    mean: Number | None = field("a finite number", None)
+    sd: Number | None = field("a finite number", None)
+    median: Number | None = field("a finite number", None)
+    sigma: Number | None = field("a finite number", None)
+
+    @classmethod
+    def unknown_key(cls, raw: Any) -> str:
+        kind = raw.get("prior") if isinstance(raw, dict) else None
+        if not (isinstance(kind, str) and kind in _PRIOR_KEYS):
+            return super().unknown_key(raw)
+        keys = ", ".join(sorted({"name", "prior", *_PRIOR_KEYS[kind]}))
+        return f"one of the keys {keys} for a {kind} prior"
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str, info: ValidationInfo) -> str:
+        specs = (info.context or {}).get("specs") or load_parameter_specs()
+        if not (m := _NAME.match(name)):
+            raise ValueError("not a dotted name")
+        base, index = m.group(1), None if m.group(2) is None else int(m.group(2))
+        if base not in specs:
+            raise invalid("a known parameter name (see simulation/data/parameters.toml)",
+                          got=RAW)
+        default = specs[base].value
+        if isinstance(default, list):
+            if index is None or index >= len(default):
+                raise invalid(f"{base}[i] with i from 0 to {len(default) - 1} ({base} is a "
+                              "list)", got=RAW)
+            default = default[index]
+        elif index is not None:
+            raise invalid(f"{base} without [i] (not a list)", got=RAW)
+        if isinstance(default, bool) or not isinstance(default, float):
+            raise invalid("a real-valued parameter (not a whole number, flag or text)", got=RAW)
+        return name
+
+    @model_validator(mode="after")
+    def _prior_keys(self) -> _Prior:
+        kind, needed = self.prior, _PRIOR_KEYS[self.prior]
+        for key in type(self).model_fields:
+            if key in self.model_fields_set and key not in ("name", "prior", *needed):
+                raise invalid(self.unknown_key({"prior": kind}), key)
+        for key in needed:
+            if getattr(self, key) is None:
+                raise invalid(f"a finite number (required for a {kind} prior)", key)
+        lower, upper = self.lower, self.upper
+        if not lower < upper:
+            raise invalid(f"a number above lower ({lower:g})", "upper", got=upper)
+        for key, ok, expected in (
+                ("sd", kind != "normal" or self.sd > 0, "a positive number"),
+                ("median", kind != "lognormal" or self.median > 0, "a positive number"),
+                ("sigma", kind != "lognormal" or self.sigma > 0, "a positive number"),
+                ("lower", kind != "lognormal" or lower > 0, "a positive number (lognormal prior)")):
+            if not ok:
+                raise invalid(expected, key, got=RAW)
+        loc = self.mean if kind == "normal" else self.median
+        if loc is not None and not lower <= loc <= upper:
+            raise invalid(f"a value within [lower, upper] = [{lower:g}, {upper:g}]",
+                          "mean" if kind == "normal" else "median", got=loc)
+        return self
+
+    def build(self) -> Prior:
+        """The validated prior."""
+        m = _NAME.match(self.name)
+        index = None if m.group(2) is None else int(m.group(2))
+        loc, scale = ((self.mean, self.sd) if self.prior == "normal" else
+                      (self.median, self.sigma) if self.prior == "lognormal" else (None, None))
+        return Prior(m.group(1), index, self.prior, self.lower, self.upper, loc, scale)
+
+
+class _Target(Table):
+    """``[[targets]]``: a family of the targets file, its weight and tolerance."""
+
+    table_expected = "a table ([[targets]])"
+    sort_keys = True
+    family: Any = field("a family of the targets file", None)  # checked against the file
+    weight: Annotated[Number, Field(gt=0)] | None = field("a positive number", None)
+    tolerance: Annotated[Number, Field(gt=0)] | None = field("a positive number", None)
+    relative_tolerance: Annotated[Number, Field(gt=0)] | None = field("a positive number", None)
+
+    @model_validator(mode="after")
+    def _one_tolerance(self) -> _Target:
+        if self.tolerance is not None and self.relative_tolerance is not None:
+            raise invalid("either tolerance or relative_tolerance, not both",
+                          "relative_tolerance")
+        return self
+
+
+class CalibrationFile(Table):
+    """A calibration file; the files it names are then read and checked."""
+
+    unknown = "one of the tables {keys}"
+    implicit = ("calibration",)
+    calibration: _Head
+    population: _Population = Field(default_factory=_Population)
+    abc: _Abc = Field(default_factory=_Abc)
+    parameters: list[_Prior] = field("at least one [[parameters]] table", got=False,
+                                     type_error="an array of tables ([[parameters]])",
+                                     min_length=1)
+    targets: list[_Target] = field("at least one [[targets]] table", got=False,
+                                   type_error="an array of tables ([[targets]])", min_length=1)
+
+    @model_validator(mode="after")
+    def _each_parameter_once(self) -> CalibrationFile:
+        labels = [p.build().label for p in self.parameters]
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                raise invalid("each parameter once", "parameters", i, "name", got=label)
+        return self
 
 
 def _parse_prior(t: Any, path: str, source: str, specs: dict) -> Prior:
-    if not isinstance(t, dict):
-        raise ConfigError(source, path, "a table ([[parameters]])")
-    name = t.get("name")
-    if not isinstance(name, str) or not (m := _NAME.match(name)):
-        raise ConfigError(source, f"{path}.name", "a dotted parameter name, e.g. "
-                          "\"mortality.level[0]\" ([i] for an element of a list)", name)
-    base, index = m.group(1), None if m.group(2) is None else int(m.group(2))
-    if base not in specs:
-        raise ConfigError(source, f"{path}.name", "a known parameter name (see "
-                          "simulation/data/parameters.toml)", name)
-    default = specs[base].value
-    if isinstance(default, list):
-        if index is None or index >= len(default):
-            raise ConfigError(source, f"{path}.name", f"{base}[i] with i from 0 to "
-                              f"{len(default) - 1} ({base} is a list)", name)
-        default = default[index]
-    elif index is not None:
-        raise ConfigError(source, f"{path}.name", f"{base} without [i] (not a list)", name)
-    if isinstance(default, bool) or not isinstance(default, float):
-        raise ConfigError(source, f"{path}.name", "a real-valued parameter (not a whole "
-                          "number, flag or text)", name)
-    kind = t.get("prior")
-    if kind not in _PRIOR_KEYS:
-        raise ConfigError(source, f"{path}.prior", "one of uniform, normal, lognormal", kind)
-    allowed = {"name", "prior", *_PRIOR_KEYS[kind]}
-    for key in t:
-        if key not in allowed:
-            raise ConfigError(source, f"{path}.{key}", f"one of the keys "
-                              f"{', '.join(sorted(allowed))} for a {kind} prior")
-    for key in _PRIOR_KEYS[kind]:
-        if key not in t:
-            raise ConfigError(source, f"{path}.{key}", f"a finite number (required for a "
-                              f"{kind} prior)")
-        if not _finite(t[key]):
-            raise ConfigError(source, f"{path}.{key}", "a finite number", t[key])
-    lower, upper = float(t["lower"]), float(t["upper"])
-    if not lower < upper:
-        raise ConfigError(source, f"{path}.upper", f"a number above lower ({lower:g})", upper)
-    loc = scale = None
-    if kind == "normal":
-        loc, scale = float(t["mean"]), float(t["sd"])
-        if scale <= 0:
-            raise ConfigError(source, f"{path}.sd", "a positive number", t["sd"])
-    elif kind == "lognormal":
-        loc, scale = float(t["median"]), float(t["sigma"])
-        if loc <= 0:
-            raise ConfigError(source, f"{path}.median", "a positive number", t["median"])
-        if scale <= 0:
-            raise ConfigError(source, f"{path}.sigma", "a positive number", t["sigma"])
-        if lower <= 0:
-            raise ConfigError(source, f"{path}.lower", "a positive number (lognormal prior)",
-                              t["lower"])
-    if loc is not None and not lower <= loc <= upper:
-        key = "mean" if kind == "normal" else "median"
-        raise ConfigError(source, f"{path}.{key}", f"a value within [lower, upper] = "
-                          f"[{lower:g}, {upper:g}]", loc)
-    return Prior(base, index, kind, lower, upper, loc, scale)
-
-
-def _parse_choice(t: Any, path: str, source: str, families: set[str]) -> TargetChoice:
-    if not isinstance(t, dict):
-        raise ConfigError(source, path, "a table ([[targets]])")
-    allowed = {"family", "weight", "tolerance", "relative_tolerance"}
-    for key in t:
-        if key not in allowed:
-            raise ConfigError(source, f"{path}.{key}", f"one of the keys "
-                              f"{', '.join(sorted(allowed))}")
-    fam = t.get("family")
-    if fam not in families:
-        raise ConfigError(source, f"{path}.family", f"one of {', '.join(sorted(families))}",
-                          fam)
-    out: dict[str, Any] = {"family": fam}
-    for key in ("weight", "tolerance", "relative_tolerance"):
-        if key in t:
-            v = t[key]
-            if not _finite(v) or v <= 0:
-                raise ConfigError(source, f"{path}.{key}", "a positive number", v)
-            out[key] = float(v)
-    if "tolerance" in out and "relative_tolerance" in out:
-        raise ConfigError(source, f"{path}.relative_tolerance",
-                          "either tolerance or relative_tolerance, not both")
-    return TargetChoice(**out)
+    """One ``[[parameters]]`` table as a :class:`Prior` (``path`` names it in errors)."""
+    return validate(_Prior, t, source, path, {"specs": specs}).build()
 
 
 def parse_calibration(raw: dict[str, Any], source: str = "<calibration>",
@@ -529,77 +595,15 @@ def parse_calibration(raw: dict[str, Any], source: str = "<calibration>",
     ``base_dir`` (the file's folder)."""
     from .config import load_scenario
 
-    allowed = ("calibration", "population", "abc", "parameters", "targets")
-    for key, value in raw.items():
-        if key not in allowed:
-            raise ConfigError(source, key, f"one of the tables {', '.join(allowed)}")
-        if key in ("parameters", "targets"):
-            if not isinstance(value, list):
-                raise ConfigError(source, key, f"an array of tables ([[{key}]])")
-        elif not isinstance(value, dict):
-            raise ConfigError(source, key, "a table")
     base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
-    cal = _table(raw, "calibration", source)
-    for key in cal:
-        if key not in ("name", "description", "scenario", "targets"):
-            raise ConfigError(source, f"calibration.{key}",
-                              "one of the keys name, description, scenario, targets")
-    name = cal.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(source, "calibration.name", "a non-empty string (required)", name)
-    description = cal.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError(source, "calibration.description", "a string", description)
-    paths = {}
-    for key, default in (("scenario", DEFAULT_SCENARIO), ("targets", DEFAULT_TARGETS)):
-        v = cal.get(key)
-        if v is not None and (not isinstance(v, str) or not v.strip()):
-            raise ConfigError(source, f"calibration.{key}", "a file path (string)", v)
-        p = default if v is None else (base_dir / v)
-        if not p.is_file():
-            raise ConfigError(source, f"calibration.{key}", "an existing file", str(v))
-        paths[key] = p
-    pop = _table(raw, "population", source)
-    for key in pop:
-        if key not in ("agents", "years", "seed", "replicates"):
-            raise ConfigError(source, f"population.{key}",
-                              "one of the keys agents, years, seed, replicates")
-    agents = _int(pop, "population", "agents", source, 50_000, 100, 10_000_000)
-    years = _int(pop, "population", "years", source, 30, 1, 200)
-    seed = _int(pop, "population", "seed", source, 1, 0, 2**31 - 1)
-    replicates = _int(pop, "population", "replicates", source, 1, 1, 100)
-    abc = _table(raw, "abc", source)
-    abc_keys = ("population_size", "generations", "minimum_epsilon", "max_walltime_minutes",
-                "epsilon_quantile")
-    for key in abc:
-        if key not in abc_keys:
-            raise ConfigError(source, f"abc.{key}", f"one of the keys {', '.join(abc_keys)}")
-    population_size = _int(abc, "abc", "population_size", source, 40, 2, 100_000)
-    generations = _int(abc, "abc", "generations", source, 6, 1, 1000)
-    min_eps = abc.get("minimum_epsilon", 0.0)
-    if not _finite(min_eps) or min_eps < 0:
-        raise ConfigError(source, "abc.minimum_epsilon", "a non-negative number", min_eps)
-    walltime = abc.get("max_walltime_minutes")
-    if walltime is not None and (not _finite(walltime) or walltime <= 0):
-        raise ConfigError(source, "abc.max_walltime_minutes", "a positive number of minutes",
-                          walltime)
-    quantile = abc.get("epsilon_quantile", 0.5)
-    if not _finite(quantile) or not 0 < quantile < 1:
-        raise ConfigError(source, "abc.epsilon_quantile", "a number in (0, 1)", quantile)
-
-    scenario = load_scenario(paths["scenario"]).with_options(agents=agents, years=years,
-                                                             seed=seed)
-    specs = load_parameter_specs()
-    params = raw.get("parameters", [])
-    if not params:
-        raise ConfigError(source, "parameters", "at least one [[parameters]] table")
-    priors = tuple(_parse_prior(t, f"parameters[{i}]", source, specs)
-                   for i, t in enumerate(params))
-    seen: set[str] = set()
+    f = validate(CalibrationFile, raw, source,
+                 context={"specs": load_parameter_specs(), "base_dir": base_dir})
+    paths = f.calibration.paths(base_dir)
+    pop, abc = f.population, f.abc
+    scenario = load_scenario(paths["scenario"]).with_options(agents=pop.agents,
+                                                             years=pop.years, seed=pop.seed)
+    priors = tuple(p.build() for p in f.parameters)
     for i, p in enumerate(priors):
-        if p.label in seen:
-            raise ConfigError(source, f"parameters[{i}].name", "each parameter once", p.label)
-        seen.add(p.label)
         for bound in (p.lower, p.upper):  # the model must accept the whole prior's support
             trial = apply_values(scenario.parameters, priors[i:i + 1], [bound])
             try:
@@ -609,20 +613,20 @@ def parse_calibration(raw: dict[str, Any], source: str = "<calibration>",
                                   f"a bound the model accepts ({e.expected})", bound) from None
     targets = load_targets(paths["targets"], source)
     families = set(targets["family"])
-    chosen = raw.get("targets", [])
-    if not chosen:
-        raise ConfigError(source, "targets", "at least one [[targets]] table")
-    choices = tuple(_parse_choice(t, f"targets[{i}]", source, families)
-                    for i, t in enumerate(chosen))
-    if len({c.family for c in choices}) < len(choices):
+    for i, t in enumerate(f.targets):
+        if not (isinstance(t.family, str) and t.family in families):
+            raise ConfigError(source, f"targets[{i}].family",
+                              f"one of {', '.join(sorted(families))}", t.family)
+    if len({t.family for t in f.targets}) < len(f.targets):
         raise ConfigError(source, "targets", "each family once")
     return CalibrationSpec(
-        name=name.strip(), description=description, scenario=scenario, priors=priors,
-        choices=choices, targets=targets, replicates=replicates,
-        population_size=population_size, generations=generations,
-        minimum_epsilon=float(min_eps),
-        max_walltime_minutes=None if walltime is None else float(walltime),
-        epsilon_quantile=float(quantile), source=source)
+        name=f.calibration.name.strip(), description=f.calibration.description,
+        scenario=scenario, priors=priors,
+        choices=tuple(TargetChoice(**t.model_dump(exclude_none=True)) for t in f.targets),
+        targets=targets, replicates=pop.replicates, population_size=abc.population_size,
+        generations=abc.generations, minimum_epsilon=abc.minimum_epsilon,
+        max_walltime_minutes=abc.max_walltime_minutes,
+        epsilon_quantile=abc.epsilon_quantile, source=source)
 
 
 def load_calibration(path: str | Path) -> CalibrationSpec:

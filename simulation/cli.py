@@ -17,6 +17,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import ConfigError, StoreError, UserError
+from .labels import (
+    CHANGE_DIGITS,
+    fmt_count,
+    fmt_estimate,
+    fmt_num,
+    fmt_pct,
+    fmt_years,
+    group_label,
+    label,
+    not_available,
+)
 
 EXIT_USAGE = 2
 MAX_REPLICATES = 10_000
@@ -123,10 +134,8 @@ def _plain_progress(total: int, what: str) -> Any:
 
 
 def _fmt(value: float | None) -> str:
-    """A table cell: one decimal, or ``n/a`` where the value is undefined."""
-    if value is None or value != value:
-        return f"{'n/a':>8}"
-    return f"{value:8.1f}"
+    """A table cell of years: one decimal, or ``n/a`` where the value is undefined."""
+    return f"{fmt_years(value, 'en', plain=True):>8}"
 
 
 def format_replicate_gaps(gaps: list[dict]) -> str:
@@ -134,9 +143,8 @@ def format_replicate_gaps(gaps: list[dict]) -> str:
     n = gaps[0]["n"] if gaps else 0
     lines = [f"Gap V20-V1 in life expectancy at birth across {n} replicates (years)",
              f"{'':<10}{'mean':>8}{'2.5%':>8}{'97.5%':>8}"]
-    names = {"M": "Men", "F": "Women"}
     for g in gaps:
-        lines.append(f"{names.get(g['sex'], g['sex']):<10}" + _fmt(g["mean"]) + _fmt(g["p2_5"])
+        lines.append(f"{label('sex', g['sex'], 'en'):<10}" + _fmt(g["mean"]) + _fmt(g["p2_5"])
                      + _fmt(g["p97_5"]) + (f"  ({g['n_defined']} of {n} defined)"
                                            if g["n_defined"] < n else ""))
     return "\n".join(lines) + "\n"
@@ -149,18 +157,20 @@ def format_life_expectancy(summary: dict) -> str:
 
     le = pd.DataFrame(summary["life_expectancy"])
     le = le[le["by"].isin(["all", "income_vingtile"])]
-    lines = [f"Scenario {summary['scenario']!r}: {summary['agents']:,} agents, seed "
-             f"{summary['seed']}, {summary['start_year']}-{summary['start_year'] + summary['years'] - 1}"
+    last = summary["start_year"] + summary["years"] - 1
+    lines = [f"Scenario {summary['scenario']!r}: {fmt_num(summary['agents'], 'en', 0)} agents, "
+             f"seed {summary['seed']}, {summary['start_year']}-{last}"
              f"; period life tables {summary['window'][0]}-{summary['window'][1]}",
              "Life expectancy (years) at birth, 35, 60 and 65, by sex and income vingtile "
              "(1 = poorest 5%, 20 = richest 5%)", ""]
-    for sex, name in (("M", "Men"), ("F", "Women")):
+    for sex in ("M", "F"):
         d = le[le["sex"] == sex]
         wide = d.pivot_table(index=["by", "group"], columns="age", values="e", sort=False)
-        lines.append(f"{name:<10}" + "".join(f"{'e' + str(a):>8}" for a in wide.columns))
+        lines.append(f"{label('sex', sex, 'en'):<10}"
+                     + "".join(f"{'e' + str(a):>8}" for a in wide.columns))
         for (by, group), row in wide.iterrows():
-            label = "all" if by == "all" else f"V{group}"
-            lines.append(f"{label:<10}" + "".join(_fmt(v) for v in row.to_numpy()))
+            name = "all" if by == "all" else group_label(by, group, "en")
+            lines.append(f"{name:<10}" + "".join(_fmt(v) for v in row.to_numpy()))
         gaps = {g["age"]: g["gap"] for g in summary["gap_richest_poorest_vingtile"]
                 if g["sex"] == sex}
         lines.append(f"{'gap V20-V1':<10}" + "".join(
@@ -313,7 +323,7 @@ def format_interventions(records: list[dict[str, Any]]) -> str:
                   f"  effect: {r['effect']:g} (95% range {r['effect_low']:g} to "
                   f"{r['effect_high']:g}), {r['effect_unit']}",
                   f"  evidence ({r['grade']}): {r['evidence']}",
-                  f"  unit cost: {r['unit_cost_eur']:,.0f} euros ({r['cost_basis']}): "
+                  f"  unit cost: {fmt_num(r['unit_cost_eur'], 'en', 0)} euros ({r['cost_basis']}): "
                   f"{r['cost_source']}",
                   f"  published cost per QALY: {r['published_cost_per_qaly']}", ""]
     return "\n".join(lines).rstrip()
@@ -361,10 +371,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _num(v: float | None, digits: int = 2) -> str:
-    return "n/a" if v is None else f"{v:.{digits}f}"
-
-
 def format_comparison(summary: dict) -> str:
     """The readable table printed by ``compare``."""
     import pandas as pd
@@ -373,12 +379,12 @@ def format_comparison(summary: dict) -> str:
     lines = [f"Comparison: {summary['comparison']}"]
     if summary.get("question"):
         lines.append(summary["question"])
-    lines += [f"{summary['agents']:,} agents, {summary['start_year']}-"
+    lines += [f"{fmt_num(summary['agents'], 'en', 0)} agents, {summary['start_year']}-"
               f"{summary['start_year'] + summary['years'] - 1}, {summary['replicates']} "
               f"replicate(s), seed {summary['seed']}; [low, high] = {summary['interval']}", ""]
-    for gap, title in (("Q5-Q1", "richest and poorest fifths"),
-                       ("V20-V1", "richest and poorest 5%")):
-        lines.append(f"Gap in life expectancy at birth between the {title} (years)")
+    for gap in ("Q5-Q1", "V20-V1"):
+        lines.append("Gap in life expectancy at birth between "
+                     f"{label('gap_words', gap, 'en')}, in years")
         lines.append(f"{'scenario':<44}{'men':>8}{'change':>28}{'women':>8}{'change':>28}")
         for name in [summary["baseline"], *summary["scenarios"]]:
             cells = []
@@ -386,13 +392,13 @@ def format_comparison(summary: dict) -> str:
                 g = rec[(rec["scenario"] == name) & (rec["metric"] == "gap_e")
                         & (rec["by"] == gap) & (rec["sex"] == sex) & (rec["age"] == 0)]
                 if g.empty:
-                    cells += ["n/a", ""]
+                    cells += [not_available("en"), ""]
                     continue
                 r = g.iloc[0]
                 change = ("" if name == summary["baseline"] else
-                          f"{_num(r['diff'], 3)} [{_num(r['diff_lo'], 3)}, "
-                          f"{_num(r['diff_hi'], 3)}]")
-                cells += [_num(r["value"]), change]
+                          fmt_estimate(r["diff"], r["diff_lo"], r["diff_hi"], "en",
+                                       CHANGE_DIGITS, signed=True, plain=True))
+                cells += [fmt_years(r["value"], "en", plain=True), change]
             lines.append(f"{name[:43]:<44}{cells[0]:>8}{cells[1]:>28}{cells[2]:>8}"
                          f"{cells[3]:>28}")
         lines.append("")
@@ -401,18 +407,22 @@ def format_comparison(summary: dict) -> str:
               f"{'':<44}{'(M euros)':>10}{'averted':>10}{'gained':>12}{'gained':>10}"
               f"{'QALY':>12}{'change':>10}"]
     for row in summary["summary"]:
+        cost = fmt_num((row["cost_eur_per_year"] or 0) / 1e6, "en", 1, plain=True)
         lines.append(
-            f"{row['scenario'][:43]:<44}{_num((row['cost_eur_per_year'] or 0) / 1e6, 1):>10}"
-            f"{_num(row['deaths_averted'], 0):>10}{_num(row['life_years_gained'], 0):>12}"
-            f"{_num(row['qalys_gained'], 0):>10}{_num(row.get('cost_per_qaly_eur'), 0):>12}"
-            f"{_num(row.get('ede_atkinson_change'), 3):>10}")
+            f"{row['scenario'][:43]:<44}{cost:>10}"
+            f"{fmt_count(row['deaths_averted'], 'en', plain=True):>10}"
+            f"{fmt_count(row['life_years_gained'], 'en', plain=True):>12}"
+            f"{fmt_count(row['qalys_gained'], 'en', plain=True):>10}"
+            f"{fmt_num(row.get('cost_per_qaly_eur'), 'en', 0, plain=True):>12}"
+            f"{fmt_years(row.get('ede_atkinson_change'), 'en', change=True, plain=True):>10}")
     h = summary.get("horizon") or {}
     effects = ("lifetime: the simulated years, then the expected remaining life of everyone "
                "alive at their end" if h.get("effects") == "lifetime" else
                "the simulated years only")
     rate = h.get("discount_rate", 0.025)
     lines += ["", f"Deaths averted over the simulated years; life-years and QALYs over the "
-              f"horizon ({effects}); life-years, QALYs and costs discounted at {rate:.1%} a "
+              f"horizon ({effects}); life-years, QALYs and costs discounted at "
+              f"{fmt_pct(rate, 'en', 1)} a "
               "year from the start year (HAS 2020). EDE QALE: change in the equally "
               "distributed equivalent quality-adjusted life expectancy over income fifths "
               "(Atkinson aversion, years): above the mean change when the gains go to the "
@@ -596,15 +606,18 @@ def cmd_validate_baseline(args: argparse.Namespace) -> int:
 def format_validation(table, scenario, replicates: int) -> str:
     """The validation table as plain text (also pasted into the README)."""
     met = table["ok"].dropna()
-    lines = [f"Baseline against observed French figures: {scenario.agents:,} agents, "
+    lines = [f"Baseline against observed French figures: {fmt_num(scenario.agents, 'en', 0)} "
+             "agents, "
              f"{scenario.years} years pooled, {replicates} replicate(s), seed {scenario.seed}",
              f"{int(met.sum())} of {len(met)} scored targets within tolerance", "",
              f"{'target':<44}{'group':<30}{'observed':>9}{'model':>9}{'diff':>8}  "
              f"{'tolerance':<9} ok"]
     for _, r in table.iterrows():
         ok = "" if r["ok"] is None or r["ok"] != r["ok"] else ("yes" if r["ok"] else "NO")
-        lines.append(f"{r['target'][:43]:<44}{str(r['group'])[:29]:<30}{r['observed']:>9.2f}"
-                     f"{r['model']:>9.2f}{r['difference']:>8.2f}  {r['tolerance']:<9} {ok}")
+        observed, model, diff = (fmt_num(r[c], "en", 2, plain=True)
+                                 for c in ("observed", "model", "difference"))
+        lines.append(f"{r['target'][:43]:<44}{str(r['group'])[:29]:<30}{observed:>9}"
+                     f"{model:>9}{diff:>8}  {r['tolerance']:<9} {ok}")
     lines += ["", "Sources: " + "; ".join(sorted(set(table["source"])))]
     return "\n".join(lines)
 

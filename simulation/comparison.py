@@ -50,25 +50,33 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
 from . import metrics
 from .config import (
+    Agents,
     ConfigError,
+    Replicates,
     Scenario,
+    Seed,
+    StartYear,
+    WindowYears,
+    Years,
     _flatten,
+    has_table,
     load_scenario,
     parse_scenario,
     read_toml,
     split_parameter_name,
 )
+from .configmodels import NonBlank, Table, Text, check, field, invalid, validate
 
 #: Ages of the comparison's life expectancies.
 AGES = (0, 35)
@@ -145,10 +153,81 @@ def _read_toml(path: Path, where: str) -> dict[str, Any]:
 
 def is_comparison_file(path: str | Path) -> bool:
     """True if the file holds a [comparison] table (else it is a scenario file)."""
-    try:
-        return "comparison" in tomllib.loads(Path(path).read_text("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return False
+    return has_table(path, "comparison")
+
+
+class _Head(Table):
+    """``[comparison]``."""
+
+    name: NonBlank
+    description: Text = ""
+    question: Text = ""
+    baseline: NonBlank
+    name_en: Text = ""
+    description_en: Text = ""
+    question_en: Text = ""
+
+
+#: The scenario file's table of each key of ``[run]``.
+_RUN_TABLES = {"agents": "population", "start_year": "population", "years": "simulation",
+               "seed": "simulation", "replicates": "simulation", "window_years": "metrics"}
+
+
+class RunTable(Table):
+    """``[run]``: run options of every scenario, checked like the scenario files' own."""
+
+    agents: Agents | None = None
+    start_year: StartYear | None = None
+    years: Years | None = None
+    seed: Seed | None = None
+    replicates: Replicates | None = None
+    window_years: WindowYears | None = None
+
+
+class ArmTable(Table):
+    """``[[scenarios]]`` (and a sweep's ``[[sweep.arms]]``): the baseline with changes
+    (interventions, counterfactual and parameters, checked as a scenario's), or another
+    scenario file."""
+
+    sort_keys = True
+    name: NonBlank
+    description: Text = ""
+    name_en: Text = ""
+    description_en: Text = ""
+    file: Annotated[str, field("a scenario file name (relative to this file)")] | None = None
+    interventions: Any = None
+    counterfactual: Any = None
+    parameters: dict[str, Any] | None = field("a table", None, got=False)
+
+
+class _Uncertainty(Table):
+    """``[uncertainty]``: what the replicates draw (:class:`Uncertainty`)."""
+
+    table_expected = "a table with posterior, draws, effects"
+    posterior: Annotated[str | int, check(lambda ref: ref.strip() if isinstance(ref, str)
+                                          else ref > 0)] | None = field(
+        "a calibration name (string) or id (positive integer)", None)
+    draws: Annotated[int, Field(ge=1, le=10_000)] | None = field("an integer from 1 to 10,000",
+                                                                 None)
+    effects: bool = field("true or false", True)
+
+    @model_validator(mode="after")
+    def _something_to_draw(self) -> _Uncertainty:
+        if self.posterior is None and not self.effects:
+            raise invalid("a calibration name or id (with effects = false there is nothing "
+                          "else to draw)", "posterior")
+        return self
+
+
+class ComparisonFile(Table):
+    """A comparison file; the baseline and the scenarios are then checked as scenarios."""
+
+    unknown = "one of the tables {keys}"
+    comparison: _Head = field("a table with name and baseline", got=False)
+    run: RunTable = Field(default_factory=RunTable)
+    scenarios: list[ArmTable] = field("a non-empty array of tables ([[scenarios]])",
+                                      got=False, min_length=1)
+    uncertainty: _Uncertainty | None = None
 
 
 def load_comparison(path: str | Path) -> ComparisonSpec:
@@ -165,140 +244,71 @@ def parse_comparison(raw: dict[str, Any], where: str, base_dir: Path,
     applied to the baseline file's parameters, and so to every scenario built on it (used
     by sweeps over model parameters). Raises :class:`ConfigError`."""
     base_dir = Path(base_dir)
-    for key in raw:
-        if key not in ("comparison", "run", "scenarios", "uncertainty"):
-            raise ConfigError(where, key,
-                              "one of the tables comparison, run, scenarios, uncertainty")
-    head = raw.get("comparison")
-    if not isinstance(head, dict):
-        raise ConfigError(where, "comparison", "a table with name and baseline")
-    for key in head:
-        if key not in _HEAD_KEYS:
-            raise ConfigError(where, f"comparison.{key}",
-                              f"one of the keys {', '.join(_HEAD_KEYS)}")
-    for key in ("name", "baseline"):
-        if not isinstance(head.get(key), str) or not head[key].strip():
-            raise ConfigError(where, f"comparison.{key}", "a non-empty string", head.get(key))
-    for key in ("description", "question", "name_en", "description_en", "question_en"):
-        if not isinstance(head.get(key, ""), str):
-            raise ConfigError(where, f"comparison.{key}", "a string", head.get(key))
-    base_path = (base_dir / head["baseline"]).resolve()
+    f = validate(ComparisonFile, raw, where)
+    head, run = f.comparison, f.run.model_dump(exclude_none=True)
+    base_path = (base_dir / head.baseline).resolve()
     if not base_path.exists():
         raise ConfigError(where, "comparison.baseline",
-                          f"an existing scenario file (looked for {base_path})", head["baseline"])
+                          f"an existing scenario file (looked for {base_path})", head.baseline)
     base_raw = _read_toml(base_path, str(base_path))
     if baseline_parameters:
         params = _flatten(base_raw.get("parameters", {}), source=str(base_path))
         params.update(baseline_parameters)
         base_raw["parameters"] = params
-    run = raw.get("run", {})
-    if not isinstance(run, dict):
-        raise ConfigError(where, "run", "a table")
-    run_keys = {"agents": "population", "start_year": "population", "years": "simulation",
-                "seed": "simulation", "replicates": "simulation", "window_years": "metrics"}
-    for key in run:
-        if key not in run_keys:
-            raise ConfigError(where, f"run.{key}", f"one of the keys {', '.join(run_keys)}")
 
     def with_run(r: dict[str, Any]) -> dict[str, Any]:
         r = copy.deepcopy(r)
         for key, value in run.items():
-            r.setdefault(run_keys[key], {})[key] = value
+            if isinstance(r.setdefault(_RUN_TABLES[key], {}), dict):
+                r[_RUN_TABLES[key]][key] = value
         return r
 
-    try:
-        baseline = parse_scenario(with_run(base_raw), str(base_path))
-    except ConfigError as e:
-        leaf = e.key.split(".")[-1]
-        if leaf in run and e.key == f"{run_keys[leaf]}.{leaf}":  # a bad [run] value
-            raise ConfigError(where, f"run.{leaf}", e.expected, e.got) from None
-        raise  # an error of the baseline file itself, named as such
-    items = raw.get("scenarios", [])
-    if not isinstance(items, list) or not items or not all(isinstance(x, dict) for x in items):
-        raise ConfigError(where, "scenarios", "a non-empty array of tables ([[scenarios]])")
+    baseline = parse_scenario(with_run(base_raw), str(base_path))
     scenarios = []
     names = {baseline.name}
-    allowed = {"name", "description", "file", "interventions", "counterfactual", "parameters",
-               "name_en", "description_en"}
-    for i, item in enumerate(items):
+    for i, item in enumerate(f.scenarios):
         path = f"scenarios[{i}]"
-        for key in item:
-            if key not in allowed:
-                raise ConfigError(where, f"{path}.{key}", f"one of the keys {', '.join(sorted(allowed))}")
-        if "file" in item:
-            f = (base_dir / str(item["file"])).resolve()
-            sc_raw = _read_toml(f, str(f))
+        if item.file is not None:
+            file = (base_dir / item.file).resolve()
+            sc_raw = _read_toml(file, str(file))
         else:
             sc_raw = copy.deepcopy(base_raw)
             sc_raw.pop("interventions", None)
             sc_raw.pop("counterfactual", None)
         for key in ("interventions", "counterfactual"):
-            if key in item:
-                sc_raw[key] = item[key]
-        if "parameters" in item:
-            if not isinstance(item["parameters"], dict):
-                raise ConfigError(where, f"{path}.parameters", "a table")
+            if key in item.model_fields_set:
+                sc_raw[key] = getattr(item, key)
+        if item.parameters is not None:
             try:  # dotted names and nested tables may be mixed between the two files
                 params = _flatten(sc_raw.get("parameters", {}), source=where)
-                params.update(_flatten(item["parameters"], source=where))
+                params.update(_flatten(item.parameters, source=where))
             except ConfigError as e:
                 raise ConfigError(where, f"{path}.{e.key}", e.expected, e.got) from None
             sc_raw["parameters"] = params
-        name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(where, f"{path}.name", "a non-empty string", name)
-        if name in names:
-            raise ConfigError(where, f"{path}.name", "a name not used by another scenario", name)
-        names.add(name)
-        for key in ("description", "name_en", "description_en"):
-            if not isinstance(item.get(key, ""), str):
-                raise ConfigError(where, f"{path}.{key}", "a string", item.get(key))
-        sc_raw.setdefault("scenario", {})["name"] = name
-        for key in ("description", "name_en", "description_en"):
-            sc_raw["scenario"][key] = item.get(key, "")
+        if item.name in names:
+            raise ConfigError(where, f"{path}.name", "a name not used by another scenario",
+                              item.name)
+        names.add(item.name)
+        own = sc_raw.get("scenario")
+        sc_raw["scenario"] = {**(own if isinstance(own, dict) else {}), "name": item.name,
+                              "description": item.description, "name_en": item.name_en,
+                              "description_en": item.description_en}
         try:
             sc = parse_scenario(with_run(sc_raw), where)
         except ConfigError as e:
             raise ConfigError(where, f"{path}.{e.key}", e.expected, e.got) from None
         scenarios.append(sc)
-    texts_en = tuple((k, head[f"{k}_en"].strip()) for k in ("name", "question", "description")
-                     if head.get(f"{k}_en", "").strip())
-    spec = ComparisonSpec(name=head["name"].strip(), description=head.get("description", ""),
-                          question=head.get("question", ""), baseline=baseline,
+    texts_en = tuple((k, getattr(head, f"{k}_en").strip())
+                     for k in ("name", "question", "description")
+                     if getattr(head, f"{k}_en").strip())
+    spec = ComparisonSpec(name=head.name.strip(), description=head.description,
+                          question=head.question, baseline=baseline,
                           scenarios=tuple(scenarios), source=where, texts_en=texts_en)
-    if "uncertainty" in raw:
-        u = _parse_uncertainty(raw["uncertainty"], where)
-        spec = spec.with_uncertainty(u)
+    if f.uncertainty is not None:
+        u = f.uncertainty
+        spec = spec.with_uncertainty(Uncertainty(
+            None if u.posterior is None else str(u.posterior).strip(), u.draws, u.effects))
     return spec
-
-
-_HEAD_KEYS = ("name", "description", "question", "baseline", "name_en", "description_en",
-              "question_en")
-
-
-def _parse_uncertainty(table: Any, where: str) -> Uncertainty:
-    if not isinstance(table, dict):
-        raise ConfigError(where, "uncertainty", "a table with posterior, draws, effects")
-    for key in table:
-        if key not in ("posterior", "draws", "effects"):
-            raise ConfigError(where, f"uncertainty.{key}",
-                              "one of the keys posterior, draws, effects")
-    effects = table.get("effects", True)
-    if not isinstance(effects, bool):
-        raise ConfigError(where, "uncertainty.effects", "true or false", effects)
-    ref = table.get("posterior")
-    if ref is None and not effects:
-        raise ConfigError(where, "uncertainty.posterior", "a calibration name or id (with "
-                          "effects = false there is nothing else to draw)")
-    if ref is not None and (isinstance(ref, bool) or not (
-            (isinstance(ref, str) and ref.strip()) or (isinstance(ref, int) and ref > 0))):
-        raise ConfigError(where, "uncertainty.posterior",
-                          "a calibration name (string) or id (positive integer)", ref)
-    draws = table.get("draws")
-    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int)
-                              or not 1 <= draws <= 10_000):
-        raise ConfigError(where, "uncertainty.draws", "an integer from 1 to 10,000", draws)
-    return Uncertainty(None if ref is None else str(ref).strip(), draws, effects)
 
 
 def load_any(path: str | Path) -> Scenario | ComparisonSpec:

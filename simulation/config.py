@@ -23,7 +23,10 @@ Only this module reads scenario files. A scenario is TOML (read with :mod:`tomll
     "mortality.max_age" = 105
 
 Every key is checked: unknown keys are errors, and each error names the file, the key
-(with its path) and what is expected, as one line (:class:`ConfigError`).
+(with its path) and what is expected, as one line (:class:`ConfigError`). The tables are
+declared as pydantic models (:class:`ScenarioFile`; :mod:`simulation.configmodels` turns
+their errors into that line); ``[parameters]`` is checked against the parameter file, so a
+parameter added there needs no code.
 """
 
 from __future__ import annotations
@@ -33,11 +36,27 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, ValidationInfo, model_validator
+
+from .configmodels import (
+    RAW,
+    NonBlank,
+    Number,
+    Table,
+    Text,
+    check,
+    field,
+    invalid,
+    one_of,
+    validate,
+)
 from .errors import ConfigError  # defined there, importable from here as before
 from .interventions import (
     MODES,
@@ -174,8 +193,8 @@ class Scenario:
     seed: int
     replicates: int
     window_years: int
-    parameters: dict[str, Any] = field(repr=False)
-    overrides: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = dc_field(repr=False)
+    overrides: dict[str, Any] = dc_field(default_factory=dict)
     source: str = "<scenario>"
     interventions: tuple[Intervention, ...] = ()
     equalise: tuple[str, ...] = ()  # counterfactual: pathways equalised to the reference
@@ -287,83 +306,221 @@ def split_parameter_name(key: str, params: dict[str, Any],
     return name, index
 
 
-_SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
-    "scenario": {"name": (str, None), "description": (str, ""), "name_en": (str, ""),
-                 "description_en": (str, "")},
-    "population": {"region": (str, "occitanie"), "agents": (int, 100_000),
-                   "start_year": (int, 2022)},
-    "simulation": {"years": (int, 30), "seed": (int, 1), "replicates": (int, 1)},
-    "metrics": {"window_years": (int, 10)},
-}
+# ------------------------------------------------------------------------ file schema
+
+def _count(expected: str, lo: int, hi: int) -> Any:
+    """A run option: an integer from ``lo`` to ``hi``."""
+    return Annotated[int, field(expected, type_error="an integer", ge=lo, le=hi)]
+
+
+#: The run options, also keys of comparison, sweep and sensitivity files' ``[run]``.
+Agents = _count("an integer from 1 to 2,000,000,000", 1, MAX_AGENTS)
+StartYear = _count("a calendar year from 1900 to 2200", 1900, 2200)
+Years = _count("an integer from 1 to 200", 1, 200)
+Seed = _count("a non-negative integer", 0, 2**63 - 1)
+Replicates = _count("an integer from 1 to 10,000", 1, 10_000)
+WindowYears = _count("an integer from 1 to 200", 1, 200)
+
+
+class _Head(Table):
+    """``[scenario]``."""
+
+    name: Annotated[str, check(str.strip)] = field("a non-empty string", type_error="a string",
+                                                   missing="a str (required)")
+    description: Text = ""
+    name_en: Text = ""
+    description_en: Text = ""
+
+
+class _Population(Table):
+    """``[population]``."""
+
+    region: Annotated[str, one_of(REGIONS)] = field(f"one of {', '.join(REGIONS)}", "occitanie",
+                                                    type_error="a string")
+    agents: Agents = 100_000
+    start_year: StartYear = 2022
+
+
+class _Simulation(Table):
+    """``[simulation]``."""
+
+    years: Years = 30
+    seed: Seed = 1
+    replicates: Replicates = 1
+
+
+class _Metrics(Table):
+    """``[metrics]``."""
+
+    window_years: WindowYears = 10
+
+
+class RunOptions(Table):
+    """The run options of a scenario: what the command line may change."""
+
+    population: _Population = Field(default_factory=_Population)
+    simulation: _Simulation = Field(default_factory=_Simulation)
+    metrics: _Metrics = Field(default_factory=_Metrics)
+
+
+def _departments(info: ValidationInfo) -> list[str]:
+    from .population import load_region
+
+    return load_region((info.context or {}).get("region", REGIONS[0])).codes
+
+
+_TARGET_GROUPS = {"pcs": PCS, "education": EDUCATION, "department": None}
+_STEPS = "5 needs in [0, 1], poorest income quintile first"
+
+
+class _Allocation(Table):
+    """``allocation`` of an intervention: who gets how much (:class:`Allocation`)."""
+
+    sort_keys = True
+    mode: Annotated[str, one_of(MODES)] = field(f"one of {', '.join(MODES)}", "universal")
+    intensity: Number = field("an intensity in [0, 1]", 1.0, ge=0, le=1)
+    budget_eur: Annotated[Number, Field(ge=0, le=1e12)] | None = field(
+        "a yearly budget in euros (non-negative)", None)
+    by: Annotated[str, one_of(TARGET_BY)] | None = field(f"one of {', '.join(TARGET_BY)}", None)
+    max_rank: Annotated[Number, Field(ge=0, le=1)] | None = field(
+        "an income rank in [0, 1] (e.g. 0.2 for the poorest fifth)", None)
+    groups: Any = field("a non-empty list of groups", None)  # checked against ``by``
+    gradient: Annotated[str, one_of(("linear", "stepped"))] = field("linear or stepped", "linear")
+    min_need: Number = field("a need in [0, 1]", 0.2, ge=0, le=1)
+    steps: list[Annotated[Number, Field(ge=0, le=1)]] | None = field(
+        _STEPS, None, min_length=5, max_length=5)
+
+    @model_validator(mode="after")
+    def _by_mode(self, info: ValidationInfo) -> _Allocation:
+        mode, by, given = self.mode, self.by, self.model_fields_set
+        if mode == "targeted" and by is None:
+            raise invalid(f"one of {', '.join(TARGET_BY)}", "by")
+        if mode == "targeted" and by == "income_rank" and self.max_rank is None:
+            raise invalid("an income rank in [0, 1] (required when by = income_rank)", "max_rank")
+        if mode == "targeted" and by in _TARGET_GROUPS:
+            valid = _TARGET_GROUPS[by] or _departments(info)
+            groups = self.groups if "groups" in given else []
+            if (not isinstance(groups, list) or not groups
+                    or not all(isinstance(g, str) and g in valid for g in groups)):
+                raise invalid(f"a non-empty list among {', '.join(valid)}", "groups", got=groups)
+        stepped = mode == "proportionate" and self.gradient == "stepped"
+        if stepped and self.steps is None:
+            raise invalid(_STEPS, "steps", got=[])
+        for key, ok in (("by", mode == "targeted"), ("max_rank", by == "income_rank"),
+                        ("groups", by in _TARGET_GROUPS), ("gradient", mode == "proportionate"),
+                        ("min_need", mode == "proportionate"), ("steps", stepped)):
+            if key in given and not ok:
+                raise invalid(f"nothing here with mode = {mode!r}", key)
+        return self
+
+    def build(self) -> Allocation:
+        """The validated allocation."""
+        return Allocation(**{**self.model_dump(), "groups": tuple(self.groups or ()),
+                             "steps": tuple(self.steps or ())})
+
+
+class _Intervention(Table):
+    """``[[interventions]]``: its type's registry entry gives what the file leaves out."""
+
+    sort_keys = True
+    type: Annotated[str, one_of(TYPE_INDEX)] = field(f"one of {', '.join(x.name for x in TYPES)}")
+    name: NonBlank | None = None
+    start_year: Annotated[Number, Field(ge=1900, le=2300), check(float.is_integer)] | None = \
+        field("a calendar year", None)
+    duration_years: Annotated[Number, Field(ge=1, le=200), check(
+        float.is_integer, "a whole number of years")] | None = field(
+        "a whole number of years from 1 to 200", None)
+    effect: Annotated[Number, Field(ge=0, le=10)] | None = field(
+        "a non-negative effect size at most 10", None)
+    effect_source: Text | None = None
+    unit_cost_eur: Annotated[Number, Field(ge=0, le=1e7)] | None = field(
+        "a non-negative cost in euros per person reached per year", None)
+    allocation: _Allocation = Field(default_factory=_Allocation)
+
+    @classmethod
+    def field_expected(cls, name: str, raw: Any) -> str | None:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if name == "effect" and isinstance(kind, str) and kind in TYPE_INDEX:
+            return f"a non-negative effect size ({TYPES[TYPE_INDEX[kind]].effect_unit}) at most 10"
+        return None
+
+    @model_validator(mode="after")
+    def _effect_at_most_1(self) -> _Intervention:
+        spec = TYPES[TYPE_INDEX[self.type]]
+        effect = spec.effect if self.effect is None else self.effect
+        if self.type != "smoking_cessation" and effect > 1:
+            raise invalid(f"at most 1 ({spec.effect_unit})", "effect", got=RAW)
+        return self
+
+    def build(self, start_year: int) -> Intervention:
+        """The validated intervention (``start_year``: the scenario's, by default)."""
+        spec = TYPES[TYPE_INDEX[self.type]]
+        given = self.effect is not None
+        return Intervention(
+            type=self.type, name=(spec.name if self.name is None else self.name).strip(),
+            start_year=int(start_year if self.start_year is None else self.start_year),
+            duration_years=None if self.duration_years is None else int(self.duration_years),
+            allocation=self.allocation.build(),
+            effect=float(self.effect if given else spec.effect),
+            effect_source=(self.effect_source if self.effect_source is not None
+                           else "scenario file" if given else spec.effect_source),
+            unit_cost_eur=float(spec.unit_cost_eur if self.unit_cost_eur is None
+                                else self.unit_cost_eur))
+
+
+class _Counterfactual(Table):
+    """``[counterfactual]``: pathways equalised to the reference group."""
+
+    unknown = "only the key equalise"
+    equalise: list[Annotated[str, one_of(PATHWAYS)]] = field(
+        f"a list of pathways among {', '.join(PATHWAYS)}", [])
+
+
+class ScenarioFile(RunOptions):
+    """A scenario file (``[parameters]`` is checked against the parameter file)."""
+
+    unknown = "one of the tables {keys}"
+    sort_keys = True
+    implicit = ("scenario",)
+    scenario: _Head
+    parameters: dict[str, Any] = field("a table", {}, got=False)
+    interventions: list[_Intervention] = field("an array of tables ([[interventions]])", [],
+                                               got=False)
+    counterfactual: _Counterfactual = Field(default_factory=_Counterfactual)
+
+    @model_validator(mode="after")
+    def _one_of_each_type(self) -> ScenarioFile:
+        types = [iv.type for iv in self.interventions]
+        for i, kind in enumerate(types):
+            if kind in types[:i]:
+                raise invalid("at most one intervention of each type per scenario",
+                              "interventions", i, "type", got=kind)
+        return self
 
 
 def _check_run_options(d: dict[str, Any], where: str) -> None:
-    checks = [
-        ("population.agents", d["agents"], 1, MAX_AGENTS, "an integer from 1 to 2,000,000,000"),
-        ("population.start_year", d["start_year"], 1900, 2200, "a calendar year from 1900 to 2200"),
-        ("simulation.years", d["years"], 1, 200, "an integer from 1 to 200"),
-        ("simulation.seed", d["seed"], 0, 2**63 - 1, "a non-negative integer"),
-        ("simulation.replicates", d["replicates"], 1, 10_000, "an integer from 1 to 10,000"),
-        ("metrics.window_years", d["window_years"], 1, 200, "an integer from 1 to 200"),
-    ]
-    for key, value, lo, hi, expected in checks:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ConfigError(where, key, expected, value)
-    if d["region"] not in REGIONS:
-        raise ConfigError(where, "population.region", f"one of {', '.join(REGIONS)}", d["region"])
+    """Validate the run options of ``d`` (a scenario's fields) like a file's."""
+    validate(RunOptions, {"population": {k: d[k] for k in ("region", "agents", "start_year")},
+                          "simulation": {k: d[k] for k in ("years", "seed", "replicates")},
+                          "metrics": {"window_years": d["window_years"]}}, where)
 
 
 def parse_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario already parsed from TOML."""
-    allowed = set(_SCHEMA) | {"parameters", "interventions", "counterfactual"}
-    for top, value in raw.items():
-        if top not in allowed:
-            raise ConfigError(source, top, f"one of the tables {', '.join(sorted(allowed))}")
-        if top == "interventions":
-            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                raise ConfigError(source, top, "an array of tables ([[interventions]])")
-        elif not isinstance(value, dict):
-            raise ConfigError(source, top, "a table")
-    data: dict[str, Any] = {}
-    for table, keys in _SCHEMA.items():
-        section = raw.get(table, {})
-        for key in section:
-            if key not in keys:
-                raise ConfigError(source, f"{table}.{key}", f"one of the keys {', '.join(keys)}")
-        for key, (typ, default) in keys.items():
-            if key not in section:
-                if default is None:
-                    raise ConfigError(source, f"{table}.{key}", f"a {typ.__name__} (required)")
-                data[key] = default
-                continue
-            value = section[key]
-            if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ConfigError(source, f"{table}.{key}", "an integer", value)
-            if typ is str and not isinstance(value, str):
-                raise ConfigError(source, f"{table}.{key}", "a string", value)
-            data[key] = value
-    if not data["name"].strip():
-        raise ConfigError(source, "scenario.name", "a non-empty string", data["name"])
-    _check_run_options(data, source)
-    overrides = _flatten(raw.get("parameters", {}), source=source)
+    population = raw.get("population") if isinstance(raw, dict) else None
+    region = population.get("region") if isinstance(population, dict) else None
+    f = validate(ScenarioFile, raw, source,
+                 context={"region": region if region in REGIONS else REGIONS[0]})
+    data = {**f.scenario.model_dump(), **f.population.model_dump(),
+            **f.simulation.model_dump(), **f.metrics.model_dump()}
+    overrides = _flatten(f.parameters, source=source)
     params = resolve_parameters(overrides, source)
     _check_parameters(params, source)
-    from .population import load_region
-
-    departments = load_region(data["region"]).codes
-    interventions = tuple(
-        _parse_intervention(iv, f"interventions[{i}]", source, data["start_year"], departments)
-        for i, iv in enumerate(raw.get("interventions", [])))
+    interventions = tuple(iv.build(data["start_year"]) for iv in f.interventions)
     _check_intervention_years(interventions, data["start_year"], data["years"], source)
-    seen: set[str] = set()
-    for i, iv in enumerate(interventions):
-        if iv.type in seen:
-            raise ConfigError(source, f"interventions[{i}].type",
-                              "at most one intervention of each type per scenario", iv.type)
-        seen.add(iv.type)
-    equalise = _parse_counterfactual(raw.get("counterfactual", {}), source)
     return Scenario(parameters=params, overrides=overrides, source=source,
-                    interventions=interventions, equalise=equalise, **data)
+                    interventions=interventions, equalise=tuple(sorted(set(
+                        f.counterfactual.equalise))), **data)
 
 
 def _check_intervention_years(interventions: tuple[Intervention, ...], start_year: int,
@@ -384,199 +541,85 @@ def _check_intervention_years(interventions: tuple[Intervention, ...], start_yea
                               "never act", iv.duration_years)
 
 
-def _parse_counterfactual(table: dict[str, Any], source: str) -> tuple[str, ...]:
-    for key in table:
-        if key != "equalise":
-            raise ConfigError(source, f"counterfactual.{key}", "only the key equalise")
-    value = table.get("equalise", [])
-    if not isinstance(value, list) or any(v not in PATHWAYS for v in value):
-        raise ConfigError(source, "counterfactual.equalise",
-                          f"a list of pathways among {', '.join(PATHWAYS)}", value)
-    return tuple(sorted(set(value)))
+def _within(interval: str) -> Callable[[Any, dict[str, Any]], bool]:
+    """A rule: the value (or each element of a list) lies in ``interval``, such as
+    ``"[0, 1]"`` or ``"(0, 100]"``."""
+    lo, hi = (float(x) for x in interval[1:-1].split(","))
+    above = (lambda x: lo < x) if interval[0] == "(" else (lambda x: lo <= x)
+    below = (lambda x: x < hi) if interval[-1] == ")" else (lambda x: x <= hi)
+    return lambda v, _p: all(above(x) and below(x) for x in (v if isinstance(v, list) else [v]))
 
 
-def _number(table: dict, key: str, path: str, source: str, lo: float, hi: float,
-            default: Any, expected: str) -> Any:
-    if key not in table:
-        return default
-    v = table[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not (
-            lo <= v <= hi):
-        raise ConfigError(source, f"{path}.{key}", expected, v)
-    return v
+def _among(*choices: str) -> Callable[[Any, dict[str, Any]], bool]:
+    return lambda v, _p: v in choices
 
 
-def _parse_intervention(t: dict[str, Any], path: str, source: str, start_year: int,
-                        departments: list[str]) -> Intervention:
-    keys = {"type", "name", "start_year", "duration_years", "effect", "effect_source",
-            "unit_cost_eur", "allocation"}
-    for key in t:
-        if key not in keys:
-            raise ConfigError(source, f"{path}.{key}", f"one of the keys {', '.join(sorted(keys))}")
-    kind = t.get("type")
-    if kind not in TYPE_INDEX:
-        raise ConfigError(source, f"{path}.type",
-                          f"one of {', '.join(x.name for x in TYPES)}", kind)
-    spec = TYPES[TYPE_INDEX[kind]]
-    name = t.get("name", spec.name)
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(source, f"{path}.name", "a non-empty string", name)
-    start = _number(t, "start_year", path, source, 1900, 2300, start_year, "a calendar year")
-    if not float(start).is_integer():
-        raise ConfigError(source, f"{path}.start_year", "a calendar year", start)
-    duration = _number(t, "duration_years", path, source, 1, 200, None,
-                       "a whole number of years from 1 to 200")
-    if duration is not None and not float(duration).is_integer():
-        raise ConfigError(source, f"{path}.duration_years", "a whole number of years", duration)
-    effect = _number(t, "effect", path, source, 0, 10, spec.effect,
-                     f"a non-negative effect size ({spec.effect_unit}) at most 10")
-    if kind not in ("smoking_cessation",) and effect > 1:
-        raise ConfigError(source, f"{path}.effect", f"at most 1 ({spec.effect_unit})", effect)
-    effect_source = t.get("effect_source", spec.effect_source if "effect" not in t
-                          else "scenario file")
-    if not isinstance(effect_source, str):
-        raise ConfigError(source, f"{path}.effect_source", "a string", effect_source)
-    cost = _number(t, "unit_cost_eur", path, source, 0, 1e7, spec.unit_cost_eur,
-                   "a non-negative cost in euros per person reached per year")
-    alloc = _parse_allocation(t.get("allocation", {}), f"{path}.allocation", source, departments)
-    return Intervention(type=kind, name=name.strip(), start_year=int(start),
-                        duration_years=None if duration is None else int(duration),
-                        allocation=alloc, effect=float(effect), effect_source=effect_source,
-                        unit_cost_eur=float(cost))
-
-
-def _parse_allocation(a: Any, path: str, source: str, departments: list[str]) -> Allocation:
-    if not isinstance(a, dict):
-        raise ConfigError(source, path, "a table")
-    keys = {"mode", "intensity", "budget_eur", "by", "max_rank", "groups", "gradient",
-            "min_need", "steps"}
-    for key in a:
-        if key not in keys:
-            raise ConfigError(source, f"{path}.{key}", f"one of the keys {', '.join(sorted(keys))}")
-    mode = a.get("mode", "universal")
-    if mode not in MODES:
-        raise ConfigError(source, f"{path}.mode", f"one of {', '.join(MODES)}", mode)
-    intensity = _number(a, "intensity", path, source, 0, 1, 1.0, "an intensity in [0, 1]")
-    budget = _number(a, "budget_eur", path, source, 0, 1e12, None,
-                     "a yearly budget in euros (non-negative)")
-    by, max_rank, groups = a.get("by"), a.get("max_rank"), a.get("groups", [])
-    gradient, steps = a.get("gradient", "linear"), a.get("steps", [])
-    min_need = _number(a, "min_need", path, source, 0, 1, 0.2, "a need in [0, 1]")
-    if mode == "targeted":
-        if by not in TARGET_BY:
-            raise ConfigError(source, f"{path}.by", f"one of {', '.join(TARGET_BY)}", by)
-        if by == "income_rank":
-            max_rank = _number(a, "max_rank", path, source, 0, 1, None,
-                               "an income rank in [0, 1] (e.g. 0.2 for the poorest fifth)")
-            if max_rank is None:
-                raise ConfigError(source, f"{path}.max_rank",
-                                  "an income rank in [0, 1] (required when by = income_rank)")
-        elif by in ("pcs", "education", "department"):
-            valid = {"pcs": PCS, "education": EDUCATION, "department": departments}[by]
-            if (not isinstance(groups, list) or not groups
-                    or not all(isinstance(g, str) for g in groups)
-                    or (valid is not None and any(g not in valid for g in groups))):
-                expected = f"a non-empty list among {', '.join(valid)}"
-                raise ConfigError(source, f"{path}.groups", expected, groups)
-    elif mode == "proportionate":
-        if gradient not in ("linear", "stepped"):
-            raise ConfigError(source, f"{path}.gradient", "linear or stepped", gradient)
-        if gradient == "stepped":
-            if (not isinstance(steps, list) or len(steps) != 5
-                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                               and 0 <= x <= 1 for x in steps)):
-                raise ConfigError(source, f"{path}.steps",
-                                  "5 needs in [0, 1], poorest income quintile first", steps)
-    for key, ok in (("by", mode == "targeted"), ("max_rank", by == "income_rank"),
-                    ("groups", by in ("pcs", "education", "department")),
-                    ("gradient", mode == "proportionate"), ("min_need", mode == "proportionate"),
-                    ("steps", mode == "proportionate" and gradient == "stepped")):
-        if key in a and not ok:
-            raise ConfigError(source, f"{path}.{key}", f"nothing here with mode = {mode!r}")
-    return Allocation(mode=mode, intensity=float(intensity),
-                      budget_eur=None if budget is None else float(budget), by=by,
-                      max_rank=None if max_rank is None else float(max_rank),
-                      groups=tuple(groups), gradient=gradient, min_need=float(min_need),
-                      steps=tuple(float(x) for x in steps))
+_P = "a probability from 0 to 1"
+#: Rules of the parameters that their kind does not express, checked in this order: the
+#: parameter named (``prefix*``: every parameter whose name starts with prefix) must pass
+#: ``test(value, all values)``, or it is reported with what is expected.
+_RULES: tuple[tuple[str, Callable[[Any, dict[str, Any]], bool], str], ...] = (
+    ("smoking.p_quit_attempt", _within("[0, 1]"), _P),
+    ("smoking.p_attempt_success", _within("[0, 1]"), _P),
+    ("smoking.p_relapse", _within("[0, 1]"), _P),
+    ("early_childhood.p_diploma_gain", _within("[0, 1]"), _P),
+    ("smoking.quit_min_age", _within("[12, 100]"), "an age from 12 to 100"),
+    ("smoking.relapse_years", _within("[0, 50]"), "a whole number of years from 0 to 50"),
+    ("smoking.former_excess_floor", _within("[0, 1]"), "four shares from 0 to 1"),
+    ("smoking.former_excess_decay_years", _within("(0, 100]"), "a number of years in (0, 100]"),
+    ("demography.projection", _among("central", "high", "low"),
+     'one of "central", "high", "low"'),
+    ("demography.tfr_projected", lambda v, p: _within("[0, 10]")(
+        p["demography.tfr_observed"] + v, p), "fertility rates from 0 to 10 children per woman"),
+    ("demography.tfr_observed", lambda v, p: len(v) == len(p["demography.tfr_observed_years"]),
+     "one rate per year of demography.tfr_observed_years"),
+    ("migration.out_rate", _within("[0, 0.5]"), "a probability from 0 to 0.5"),
+    ("migration.in_age_shares", lambda v, p: all(
+        x >= 0 for x in p["migration.out_age_profile"] + v) and sum(v) > 0,
+     "non-negative shares, not all zero"),
+    ("mortality.trend_pace", _within("[0, 3]"), "paces from 0 to 3"),
+    ("outcomes.mortality_estimator", _among("expected", "realised"),
+     'one of "expected", "realised"'),
+    ("outcomes.horizon", _among("lifetime", "simulation"), 'one of "lifetime", "simulation"'),
+    ("outcomes.atkinson_epsilon", lambda v, p: 0 <= v <= 100 and v != 1,
+     "a number from 0 to 100, other than 1"),
+    ("outcomes.kolm_alpha", _within("(0, 10]"), "a number in (0, 10]"),
+    ("demography.burn_in_years", _within("[0, 100]"), "a whole number of years from 0 to 100"),
+    ("demography.fertility_tfr", _within("(0, 10]"), "a number in (0, 10]"),
+    ("demography.fertility_mean_age", _within("[15, 49]"), "an age from 15 to 49"),
+    ("demography.fertility_sd_age", _within("(0, 20]"), "a number in (0, 20]"),
+    ("demography.p_male_at_birth", _within("(0, 1)"), "a probability in (0, 1)"),
+    ("mortality.qx_last_year", lambda v, p: 2010 <= p["mortality.qx_first_year"] <= v <= 2022,
+     "qx_first_year <= qx_last_year, both within 2010-2022"),
+    ("mortality.max_age", _within("[100, 120]"), "an integer age from 100 to 120"),
+    ("mortality.max_hazard", _within("(0, 5]"), "a hazard in (0, 5]"),
+    ("education.shares_*", lambda v, p: all(s >= 0 for s in v) and abs(sum(v) - 1) <= 1e-6,
+     "5 non-negative shares summing to 1"),
+    ("education.latent_corr_income", _within("(-1, 1)"), "a correlation in (-1, 1)"),
+    ("pcs.latent_corr_education", _within("(-1, 1)"), "a correlation in (-1, 1)"),
+    ("pcs.latent_corr_income", lambda v, p: _within("[0, 1)")(v, p) and not (
+        status_explained_variance(p) > 1).any(), "two weights in [0, 1) (men, women) that keep "
+     "the status score's explained variance at most 1 with pcs.latent_corr_education"),
+    ("employment.school_leaving_age", _within("[10, 40]"), "ages from 10 to 40"),
+    ("employment.retirement_age", _within("[40, 80]"), "an age from 40 to 80"),
+    ("employment.unemployment_rate", _within("[0, 0.5)"), "a rate in [0, 0.5)"),
+    ("employment.unemployment_income_slope", _within("[0, 2]"), "a number in [0, 2]"),
+)
 
 
 def _check_parameters(p: dict[str, Any], source: str) -> None:
-    """Range checks that the kind check cannot express."""
+    """The rules of :data:`_RULES`, then the ranges implied by the names: probabilities and
+    shares in [0, 1], relative risks and multipliers positive."""
 
     def bad(name: str, expected: str) -> None:
         raise ConfigError(source, f"parameters.{name}", expected, p[name])
 
-    for name in ("smoking.p_quit_attempt", "smoking.p_attempt_success", "smoking.p_relapse",
-                 "early_childhood.p_diploma_gain"):
-        if not 0 <= p[name] <= 1:
-            bad(name, "a probability from 0 to 1")
-    if not 12 <= p["smoking.quit_min_age"] <= 100:
-        bad("smoking.quit_min_age", "an age from 12 to 100")
-    if not 0 <= p["smoking.relapse_years"] <= 50:
-        bad("smoking.relapse_years", "a whole number of years from 0 to 50")
-    if not all(0 <= x <= 1 for x in p["smoking.former_excess_floor"]):
-        bad("smoking.former_excess_floor", "four shares from 0 to 1")
-    if not 0 < p["smoking.former_excess_decay_years"] <= 100:
-        bad("smoking.former_excess_decay_years", "a number of years in (0, 100]")
-    if p["demography.projection"] not in ("central", "high", "low"):
-        bad("demography.projection", 'one of "central", "high", "low"')
-    if not all(0 <= x <= 10 for x in p["demography.tfr_observed"] + p["demography.tfr_projected"]):
-        bad("demography.tfr_projected", "fertility rates from 0 to 10 children per woman")
-    if len(p["demography.tfr_observed"]) != len(p["demography.tfr_observed_years"]):
-        bad("demography.tfr_observed", "one rate per year of demography.tfr_observed_years")
-    if not 0 <= p["migration.out_rate"] <= 0.5:
-        bad("migration.out_rate", "a probability from 0 to 0.5")
-    if not all(x >= 0 for x in p["migration.out_age_profile"] + p["migration.in_age_shares"]) \
-            or sum(p["migration.in_age_shares"]) <= 0:
-        bad("migration.in_age_shares", "non-negative shares, not all zero")
-    if not all(0 <= x <= 3 for x in p["mortality.trend_pace"]):
-        bad("mortality.trend_pace", "paces from 0 to 3")
-    if p["outcomes.mortality_estimator"] not in ("expected", "realised"):
-        bad("outcomes.mortality_estimator", 'one of "expected", "realised"')
-    if p["outcomes.horizon"] not in ("lifetime", "simulation"):
-        bad("outcomes.horizon", 'one of "lifetime", "simulation"')
-    if not 0 <= p["outcomes.atkinson_epsilon"] <= 100 or p["outcomes.atkinson_epsilon"] == 1:
-        bad("outcomes.atkinson_epsilon", "a number from 0 to 100, other than 1")
-    if not 0 < p["outcomes.kolm_alpha"] <= 10:
-        bad("outcomes.kolm_alpha", "a number in (0, 10]")
-    if not 0 <= p["demography.burn_in_years"] <= 100:
-        bad("demography.burn_in_years", "a whole number of years from 0 to 100")
-    if not 0 < p["demography.fertility_tfr"] <= 10:
-        bad("demography.fertility_tfr", "a number in (0, 10]")
-    if not 15 <= p["demography.fertility_mean_age"] <= 49:
-        bad("demography.fertility_mean_age", "an age from 15 to 49")
-    if not 0 < p["demography.fertility_sd_age"] <= 20:
-        bad("demography.fertility_sd_age", "a number in (0, 20]")
-    if not 0 < p["demography.p_male_at_birth"] < 1:
-        bad("demography.p_male_at_birth", "a probability in (0, 1)")
-    y0, y1 = p["mortality.qx_first_year"], p["mortality.qx_last_year"]
-    if not (2010 <= y0 <= y1 <= 2022):
-        bad("mortality.qx_last_year", "qx_first_year <= qx_last_year, both within 2010-2022")
-    if not 100 <= p["mortality.max_age"] <= 120:
-        bad("mortality.max_age", "an integer age from 100 to 120")
-    if not 0 < p["mortality.max_hazard"] <= 5:
-        bad("mortality.max_hazard", "a hazard in (0, 5]")
-    for name in [k for k in p if k.startswith("education.shares_")]:
-        shares = p[name]
-        if any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6:
-            bad(name, "5 non-negative shares summing to 1")
-    for name in ("education.latent_corr_income", "pcs.latent_corr_education"):
-        if not -1 < p[name] < 1:
-            bad(name, "a correlation in (-1, 1)")
-    if (any(not 0 <= g < 1 for g in p["pcs.latent_corr_income"])
-            or (status_explained_variance(p) > 1).any()):
-        bad("pcs.latent_corr_income", "two weights in [0, 1) (men, women) that keep the "
-            "status score's explained variance at most 1 with pcs.latent_corr_education")
-    if any(not 10 <= a <= 40 for a in p["employment.school_leaving_age"]):
-        bad("employment.school_leaving_age", "ages from 10 to 40")
-    if not 40 <= p["employment.retirement_age"] <= 80:
-        bad("employment.retirement_age", "an age from 40 to 80")
-    if not 0 <= p["employment.unemployment_rate"] < 0.5:
-        bad("employment.unemployment_rate", "a rate in [0, 0.5)")
-    if not 0 <= p["employment.unemployment_income_slope"] <= 2:
-        bad("employment.unemployment_income_slope", "a number in [0, 2]")
-    # generic ranges by naming convention: probabilities and shares in [0, 1], relative
-    # risks and multipliers positive
+    for pattern, ok, expected in _RULES:
+        names = [k for k in p if k.startswith(pattern[:-1])] if pattern.endswith("*") \
+            else [pattern]
+        for name in names:
+            if not ok(p[name], p):
+                bad(name, expected)
     for name, value in p.items():
         leaf = name.split(".")[-1]
         values = value if isinstance(value, list) else [value]
@@ -613,6 +656,14 @@ def read_toml(path: str | Path, kind: str = "scenario") -> dict[str, Any]:
         raise ConfigError(where, "file", "TOML without absurdly deep nesting") from None
     except OSError as e:
         raise ConfigError(where, "file", f"a readable file ({e.strerror})") from None
+
+
+def has_table(path: str | Path, table: str) -> bool:
+    """True if the TOML file at ``path`` has a top-level ``table`` (False if unreadable)."""
+    try:
+        return table in read_toml(path)
+    except ConfigError:
+        return False
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -34,7 +34,7 @@ import textwrap
 import threading
 import tomllib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,30 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .errors import UserError  # noqa: E402
-from .report.figures import BASELINE_COLOUR, MARKERS, OKABE_ITO, SEX_COLOUR  # noqa: E402
+from .labels import (  # noqa: E402
+    CHANGE_DIGITS,
+    fmt_count,
+    fmt_estimate,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    fmt_years,
+    group_label,
+    group_order,
+    join_interval,
+    label,
+    label_in_text,
+    labels,
+    not_available,
+)
+from .report.figures import (  # noqa: E402
+    BASELINE_COLOUR,
+    MARKERS,
+    OKABE_ITO,
+    SEX_COLOUR,
+    axes_format,
+)
+from .report.strings import interval_kind, t  # noqa: E402
 
 try:
     import solara
@@ -65,63 +88,24 @@ LIVE_YEARS = 10
 #: The database the server reads (a URL, resolved by :func:`serve`).
 _db_url: str | None = None
 
-# ------------------------------------------------------------------ French labels
+# ------------------------------------------------------------------ labels
 
-DIMENSIONS: dict[str, str] = {
-    "income_vingtile": "Vingtile de niveau de vie",
-    "income_decile": "Décile de niveau de vie",
-    "income_quintile": "Quintile de niveau de vie",
-    "pcs": "Catégorie socioprofessionnelle (PCS)",
-    "education": "Diplôme",
-    "department": "Département",
-}
-AXIS_TITLES: dict[str, str] = {
-    "income_vingtile": "Vingtile de niveau de vie (V1 = 5 % les plus modestes, "
-                       "V20 = 5 % les plus aisés)",
-    "income_decile": "Décile de niveau de vie (D1 = 10 % les plus modestes)",
-    "income_quintile": "Quintile de niveau de vie (Q1 = 20 % les plus modestes)",
-    "pcs": "Catégorie socioprofessionnelle",
-    "education": "Diplôme le plus élevé",
-    "department": "Département",
-}
-OUTCOMES: dict[str, str] = {
-    "life_expectancy": "Espérance de vie",
-    "healthy_life_expectancy": "Espérance de vie sans incapacité",
-}
-AGES: dict[int, str] = {0: "à la naissance", 35: "à 35 ans"}
-SEXES: dict[str, str] = {"M": "Hommes", "F": "Femmes"}
-PCS_LABELS: dict[str, str] = {
-    "agriculteurs": "Agriculteurs exploitants",
-    "artisans_commercants": "Artisans, commerçants, chefs d'entreprise",
-    "cadres": "Cadres, professions intellectuelles supérieures",
-    "professions_intermediaires": "Professions intermédiaires",
-    "employes": "Employés",
-    "ouvriers": "Ouvriers",
-    "inactifs": "Sans activité professionnelle",
-}
-EDUCATION_LABELS: dict[str, str] = {
-    "sans_diplome": "Sans diplôme",
-    "brevet": "Brevet des collèges",
-    "cap_bep": "CAP, BEP",
-    "bac": "Baccalauréat",
-    "superieur": "Enseignement supérieur",
-}
-DEPARTMENT_LABELS: dict[str, str] = {
-    "09": "Ariège", "11": "Aude", "12": "Aveyron", "30": "Gard", "31": "Haute-Garonne",
-    "32": "Gers", "34": "Hérault", "46": "Lot", "48": "Lozère", "65": "Hautes-Pyrénées",
-    "66": "Pyrénées-Orientales", "81": "Tarn", "82": "Tarn-et-Garonne",
-}
+#: The dashboard's language: its own texts are French; the labels of categories and the
+#: numbers come from :mod:`simulation.labels`, as in the report.
+LANG = "fr"
+#: What one can choose, key -> label: socio-economic dimension, outcome, age, sex.
+DIMENSIONS: dict[str, str] = labels("stratum", LANG)
+OUTCOMES: dict[str, str] = labels("outcome", LANG)
+AGES: dict[int, str] = {age: label("age", age, LANG) for age in (0, 35)}
+SEXES: dict[str, str] = labels("sex", LANG)
 MODES: dict[str, str] = {
     "universal": "Universel : tous les éligibles, même intensité",
     "targeted": "Ciblé : les 20 % les plus modestes",
     "proportionate": "Proportionné : intensité décroissante avec le niveau de vie",
 }
-GAP_LABELS: dict[str, str] = {
-    "V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "cadres − ouvriers",
-}
-INTERVAL_NOTE = ("[bas ; haut] : intervalle de confiance à 95 % de la moyenne des réplications "
-                 "(loi de Student ; aléa de la simulation seul ; différences appariées, mêmes "
-                 "nombres aléatoires)")
+#: How to read an interval (what it includes is said by :func:`interval_kind_text`).
+INTERVAL_NOTE = (f"{join_interval('bas', 'haut', LANG)} : {t(LANG, 'interval_95')} (variations : "
+                 "différences appariées, mêmes nombres aléatoires)")
 
 
 def esc(text: Any) -> str:
@@ -134,54 +118,12 @@ def mpl_text(text: Any) -> str:
     return str(text).replace("$", r"\$")
 
 
-def group_label(by: str, group: Any) -> str:
-    """A group's French label (``V1``, ``D3``, ``Q5``, ``Cadres, ...``, ``31 Haute-Garonne``)."""
-    g = str(group)
-    if by == "income_vingtile":
-        return f"V{g}"
-    if by == "income_decile":
-        return f"D{g}"
-    if by == "income_quintile":
-        return f"Q{g}"
-    if by == "pcs":
-        return PCS_LABELS.get(g, g)
-    if by == "education":
-        return EDUCATION_LABELS.get(g, g)
-    if by == "department":
-        name = DEPARTMENT_LABELS.get(g)
-        return f"{g} {name}" if name else g
-    return g
-
-
-def group_order(by: str, groups: Iterable[Any]) -> list[str]:
-    """Groups in their natural order (income from the poorest, diplomas from the lowest)."""
-    gs = [str(g) for g in dict.fromkeys(groups)]
-    if by.startswith("income_"):
-        return sorted(gs, key=lambda g: (not g.isdigit(), int(g) if g.isdigit() else 0, g))
-    known = {"pcs": list(PCS_LABELS), "education": list(EDUCATION_LABELS)}.get(by)
-    if known:
-        return sorted(gs, key=lambda g: (known.index(g) if g in known else len(known), g))
-    return sorted(gs)
-
-
-def num(value: Any, digits: int = 1, sign: bool = False) -> str:
-    """A number written the French way (decimal comma, thin space between thousands,
-    true minus sign); ``n.d.`` (non disponible) where undefined."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n.d."
-    v = float(value)
-    if round(v, digits) == 0:
-        v = 0.0  # no "-0,0"
-    text = f"{v:+,.{digits}f}" if sign else f"{v:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",").replace("-", "\u2212")
-
-
-def change_text(row: Any, digits: int = 2) -> str:
-    """``+0,12 [−0,05 ; +0,30]``: a paired change and its interval."""
+def change_text(row: Any) -> str:
+    """``+0,120 [−0,050 ; +0,300]``: a paired change (years) and its interval."""
     if row is None:
-        return "n.d."
-    return (f"{num(row.get('diff'), digits, sign=True)} [{num(row.get('diff_lo'), digits, True)}"
-            f" ; {num(row.get('diff_hi'), digits, True)}]")
+        return not_available(LANG)
+    return fmt_estimate(row.get("diff"), row.get("diff_lo"), row.get("diff_hi"), LANG,
+                        CHANGE_DIGITS, signed=True)
 
 
 # ------------------------------------------------------------------ data
@@ -216,15 +158,9 @@ def comparison_label(c: dict[str, Any]) -> str:
 
 
 def interval_kind_text(summary: dict[str, Any]) -> str:
-    """The report's sentence on the kind of interval shown (chance only, or chance and
-    parameter uncertainty from a calibration's posterior), in French."""
-    from .report.strings import t
-
-    u = summary.get("uncertainty") or {}
-    if u.get("kind") != "chance+parameters":
-        return t("fr", "interval_kind_chance")
-    return t("fr", "interval_kind_psa", calibration=u.get("calibration"),
-             id=u.get("calibration_id"), n=u.get("draws", summary.get("replicates")))
+    """The report's sentence on the kind of interval shown (chance only, or chance and the
+    interventions' effects or a calibration's posterior), in the dashboard's language."""
+    return interval_kind(summary.get("uncertainty"), summary.get("replicates"), LANG)
 
 
 def load_summary(comparison_id: int) -> dict[str, Any]:
@@ -282,7 +218,7 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
     changes from the baseline."""
     groups = group_order(by, table["group"])
     nominal = by in ("pcs", "education", "department")
-    labels = [textwrap.fill(group_label(by, g), 16) for g in groups]
+    ticks = [textwrap.fill(group_label(by, g, LANG), 16) for g in groups]
     x = np.arange(len(groups), dtype=float)
     fig = Figure(figsize=(11, 7.4), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
@@ -306,9 +242,10 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
                 np.clip(d["diff_hi"].to_numpy(float) - dv, 0, None)]))
             kw.pop("label")
             bottom.errorbar(x + offsets[i], dv, yerr=derr, linestyle="none", **kw)
-    top.set_title(f"{OUTCOMES[metric]} {AGES.get(age, f'à {age} ans')} — {SEXES[sex].lower()}, "
-                  f"par {DIMENSIONS[by][0].lower()}{DIMENSIONS[by][1:]}", fontsize=12)
-    top.set_ylabel(f"{OUTCOMES[metric]} (années)")
+    top.set_title(f"{label('outcome', metric, LANG)} {label('age', age, LANG)} — "
+                  f"{label_in_text('sex', sex, LANG)}, par {label_in_text('stratum', by, LANG)}",
+                  fontsize=12)
+    top.set_ylabel(f"{label('outcome', metric, LANG)} (années)")
     top.grid(axis="y", alpha=0.3)
     top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Scénario",
                title_fontsize=9, frameon=False)
@@ -317,17 +254,20 @@ def outcome_figure(table: pd.DataFrame, scenarios: Sequence[str], by: str, metri
     bottom.set_title("Variation par rapport au scénario de référence (différence appariée ; "
                      "barres : intervalle de confiance à 95 %)", fontsize=10)
     bottom.grid(axis="y", alpha=0.3)
-    bottom.set_xticks(x, labels, fontsize=8 if nominal else 9)
-    bottom.set_xlabel(AXIS_TITLES[by])
+    bottom.set_xticks(x, ticks, fontsize=8 if nominal else 9)
+    for ax in (top, bottom):
+        axes_format(ax, LANG, x=False)
+    bottom.set_xlabel(label("stratum_axis", by, LANG))
     if len(scenarios) < 2:
         bottom.text(0.5, 0.5, "Aucun scénario à comparer", ha="center", va="center",
                     transform=bottom.transAxes)
     return _png(fig)
 
 
-def live_figure(base_le: pd.DataFrame, int_le: pd.DataFrame, label: str) -> bytes:
+def live_figure(base_le: pd.DataFrame, int_le: pd.DataFrame, what: str) -> bytes:
     """Life expectancy at birth by income quintile without and with the intervention (men,
-    women), and its change by quintile."""
+    women), and its change by quintile; ``what``: the intervention, in the right panel's
+    title."""
     fig = Figure(figsize=(11, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[3, 2])
     groups = [str(q) for q in range(1, 6)]
@@ -350,15 +290,16 @@ def live_figure(base_le: pd.DataFrame, int_le: pd.DataFrame, label: str) -> byte
     left.set_ylabel("Années")
     left.legend(fontsize=8, loc="best", ncols=2)
     right.axhline(0, color="black", linewidth=0.8)
-    right.set_title(mpl_text(textwrap.fill(f"Variation due à l'intervention ({label})", 48)),
+    right.set_title(mpl_text(textwrap.fill(f"Variation due à l'intervention ({what})", 48)),
                     fontsize=10)
     right.set_ylabel("Années")
     right.legend(fontsize=8)
     for ax in (left, right):
-        ax.set_xticks(x, [f"Q{g}" for g in groups])
-        ax.set_xlabel("Quintile de niveau de vie (Q1 : 20 % les plus modestes)"
-                      if ax is left else "Quintile de niveau de vie", fontsize=9)
+        ax.set_xticks(x, [group_label("income_quintile", g, LANG) for g in groups])
+        ax.set_xlabel(label("stratum_axis" if ax is left else "stratum", "income_quintile",
+                            LANG), fontsize=9)
         ax.grid(axis="y", alpha=0.3)
+        axes_format(ax, LANG, x=False)
     return _png(fig)
 
 
@@ -392,7 +333,8 @@ def changes_table(table: pd.DataFrame, scenarios: Sequence[str], by: str) -> tup
     rows = []
     for g in groups:
         base = idx.get((scenarios[0], g))
-        row = [group_label(by, g), num(base["value"], 1) if base else "n.d."]
+        row = [group_label(by, g, LANG), fmt_years(base["value"], LANG) if base
+               else not_available(LANG)]
         row += [change_text(idx.get((s, g))) for s in scenarios[1:]]
         rows.append(row)
     return header, rows
@@ -400,8 +342,11 @@ def changes_table(table: pd.DataFrame, scenarios: Sequence[str], by: str) -> tup
 
 def headline_rows(rec: pd.DataFrame, summary: dict[str, Any], age: int) -> tuple[list, list]:
     """Gap V20-V1 (men, women) with its change, then costs and health gains per scenario."""
-    header = ["Scénario", f"Écart V20 − V1 hommes (années, {AGES.get(age, age)})", "Variation",
-              f"Écart V20 − V1 femmes (années, {AGES.get(age, age)})", "Variation",
+    when = label("age", age, LANG)
+    header = ["Scénario", f"Écart {label('gap', 'V20-V1', LANG)} "
+              f"{label_in_text('sex', 'M', LANG)} (années, {when})", "Variation",
+              f"Écart {label('gap', 'V20-V1', LANG)} {label_in_text('sex', 'F', LANG)} "
+              f"(années, {when})", "Variation",
               "Coût (M€/an)", "Décès évités", "Années de vie gagnées", "QALY gagnés"]
     extra = {str(r.get("scenario")): r for r in summary.get("summary") or []}
     rows = []
@@ -411,15 +356,16 @@ def headline_rows(rec: pd.DataFrame, summary: dict[str, Any], age: int) -> tuple
             g = rec[(rec["scenario"] == name) & (rec["metric"] == "gap_e")
                     & (rec["by"] == "V20-V1") & (rec["sex"] == sex) & (rec["age"] == age)]
             r = g.iloc[0].to_dict() if len(g) else None
-            row.append(num(r["value"], 1) if r else "n.d.")
+            row.append(fmt_years(r["value"], LANG) if r else not_available(LANG))
             row.append("—" if i == 0 else change_text(r))
         e = extra.get(name)
         if i == 0 or e is None:
-            row += [num(0.0, 1) if i == 0 else "n.d.", "—", "—", "—"]
+            row += [fmt_num(0.0, LANG, 1) if i == 0 else not_available(LANG), "—", "—", "—"]
         else:
-            row += [num((e.get("cost_eur_per_year") or 0) / 1e6, 1),
-                    num(e.get("deaths_averted"), 0), num(e.get("life_years_gained"), 0),
-                    num(e.get("qalys_gained"), 0)]
+            row += [fmt_num((e.get("cost_eur_per_year") or 0) / 1e6, LANG, 1),
+                    fmt_count(e.get("deaths_averted"), LANG),
+                    fmt_count(e.get("life_years_gained"), LANG),
+                    fmt_count(e.get("qalys_gained"), LANG)]
         rows.append(row)
     return header, rows
 
@@ -518,14 +464,14 @@ def ComparisonsTab():
             solara.Button("Actualiser", on_click=lambda: set_refresh(refresh + 1),
                           outlined=True)
         return
-    labels = [comparison_label(c) for c in listing]
-    current = selected.value if selected.value in labels else labels[0]
+    choices = [comparison_label(c) for c in listing]
+    current = selected.value if selected.value in choices else choices[0]
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.Select("Comparaison enregistrée", values=labels, value=current,
+        solara.Select("Comparaison enregistrée", values=choices, value=current,
                       on_value=selected.set, style={"min-width": "520px", "max-width": "900px"})
         solara.Button("Actualiser la liste", on_click=lambda: set_refresh(refresh + 1),
                       outlined=True)
-    ComparisonView(listing[labels.index(current)]["id"])
+    ComparisonView(listing[choices.index(current)]["id"])
 
 
 @component
@@ -555,7 +501,7 @@ def ComparisonView(cid: int):
         solara.Text(str(summary["question"]), style={"font-style": "italic"})
     first = summary.get("start_year") or 0
     last = first + (summary.get("years") or 0) - 1
-    solara.Text(f"{num(summary.get('agents'), 0)} personnes simulées, {first}–{last}, "
+    solara.Text(f"{fmt_num(summary.get('agents'), LANG, 0)} personnes simulées, {first}–{last}, "
                 f"{summary.get('replicates')} réplication(s), graine {summary.get('seed')}. "
                 f"Scénario de référence : {scenarios[0]}.", classes=["hg-note"])
     solara.Text(interval_kind_text(summary), classes=["hg-note"])
@@ -577,27 +523,30 @@ def ComparisonView(cid: int):
             solara.ToggleButtonsSingle(value=SEXES[sex.value], values=list(SEXES.values()),
                                        on_value=lambda v: sex.set(_key(SEXES, v)), dense=True)
 
-    label = f"{OUTCOMES[metric.value]} {AGES[age.value]}, {SEXES[sex.value].lower()}"
+    what = (f"{OUTCOMES[metric.value]} {AGES[age.value]}, "
+            f"{label_in_text('sex', sex.value, LANG)}")
     if not has_data:
         solara.Warning("Pas de résultat pour ce choix dans cette comparaison.")
     else:
-        HtmlBlock(img_html(png, f"{label}, par {DIMENSIONS[by].lower()}, une série par "
-                                "scénario", "outcome-figure"))
+        HtmlBlock(img_html(png, f"{what}, par {label_in_text('stratum', by, LANG)}, une série "
+                                "par scénario", "outcome-figure"))
         header, rows = changes_table(table, scenarios, by)
         HtmlBlock(html_table(header, rows, "changes-table",
-                             caption=f"{label} : niveau dans le scénario de référence et "
+                             caption=f"{what} : niveau dans le scénario de référence et "
                                      "variation appariée de chaque scénario (années)"))
     header, rows = headline_rows(rec, summary, age.value)
     HtmlBlock(html_table(header, rows, "headline-table",
                          caption="Synthèse : écart d'espérance de vie entre les 5 % les plus "
                                  "aisés et les 5 % les plus modestes, coûts et gains de santé"))
+    rate = (summary.get("horizon") or {}).get("discount_rate", 0.025)
     solara.Text(INTERVAL_NOTE + ". Décès, années de vie et QALY : totaux sur l'horizon pour la "
-                "région entière ; années de vie, QALY et coûts actualisés à 2,5 % par an "
-                "(HAS 2020).", classes=["hg-note"])
+                "région entière ; années de vie, QALY et coûts actualisés à "
+                f"{fmt_pct(rate, LANG, 1)} par an (HAS 2020).", classes=["hg-note"])
 
 
-def _key(mapping: dict, label: Any) -> Any:
-    return {v: k for k, v in mapping.items()}[label]
+def _key(mapping: dict, text: Any) -> Any:
+    """The key of ``mapping`` whose label is ``text`` (a choice made in the page)."""
+    return {v: k for k, v in mapping.items()}[text]
 
 
 @component
@@ -618,19 +567,19 @@ def LiveTab():
             return None
         k, m, b = request
         out = run_live(kinds[k], _key(MODES, m), b)
-        out["label"] = f"{k}, {b} M€/an"
+        out["label"] = f"{k}, {fmt_money(b * 1e6, LANG)}/an"
         out["settings"] = request
         return out
 
     result = solara.use_thread(work, dependencies=[request], intrusive_cancel=False)
     running = result.state == solara.ResultState.RUNNING
 
-    solara.Text(f"Petit modèle : {num(LIVE_AGENTS, 0)} personnes simulées en Occitanie sur "
-                f"{LIVE_YEARS} ans, sans intervention puis avec l'intervention choisie, avec la "
-                "même graine (nombres aléatoires communs). Résultats indicatifs : à cette "
-                "taille, l'aléa de la simulation est du même ordre que l'effet des "
-                "interventions ; les comparaisons enregistrées (plus grandes, répliquées) "
-                "font foi.", classes=["hg-note"])
+    solara.Text(f"Petit modèle : {fmt_num(LIVE_AGENTS, LANG, 0)} personnes simulées en "
+                f"Occitanie sur {LIVE_YEARS} ans, sans intervention puis avec l'intervention "
+                "choisie, avec la même graine (nombres aléatoires communs). Résultats "
+                "indicatifs : à cette taille, l'aléa de la simulation est du même ordre que "
+                "l'effet des interventions ; les comparaisons enregistrées (plus grandes, "
+                "répliquées) font foi.", classes=["hg-note"])
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "16px"}):
         solara.Select("Type d'intervention", values=list(kinds), value=kind,
                       style={"min-width": "340px"})
@@ -640,8 +589,8 @@ def LiveTab():
         with solara.Column(style={"min-width": "520px"}):
             solara.SliderInt("Budget annuel", value=budget, min=0, max=100, step=1,
                              tick_labels=False)
-        solara.Text(f"{budget.value} M€ par an", style={"min-width": "110px",
-                                                        "font-weight": "500"})
+        solara.Text(f"{fmt_money(budget.value * 1e6, LANG)} par an",
+                    style={"min-width": "110px", "font-weight": "500"})
         solara.Button("Lancer la simulation", color="primary", disabled=running,
                       on_click=lambda: set_request((kind.value, mode.value, budget.value)))
     if running:
@@ -664,18 +613,20 @@ def LiveResult(result: dict):
                                               result["label"]), [id(result)])
     g = result["gaps"]
     k, m, b = result["settings"]
-    solara.Text(f"Résultat pour : {k} ; {m} ; {b} M€/an. Espérance de vie du moment sur "
-                f"{result['window'][0]}–{result['window'][1]}.", classes=["hg-note"])
+    solara.Text(f"Résultat pour : {k} ; {m} ; {fmt_money(b * 1e6, LANG)}/an. Espérance de vie "
+                f"du moment sur {result['window'][0]}–{result['window'][1]}.",
+                classes=["hg-note"])
     rows = []
     for sex in ("M", "F"):
         base, inter = g["base"][sex], g["int"][sex]
-        rows.append([SEXES[sex], num(base, 2), num(inter, 2), num(inter - base, 2, sign=True)])
+        rows.append([SEXES[sex], fmt_years(base, LANG), fmt_years(inter, LANG),
+                     fmt_years(inter - base, LANG, change=True)])
     HtmlBlock(html_table(
         ["", "Sans intervention (années)", "Avec l'intervention (années)",
          "Variation de l'écart (années)"], rows, "live-table",
         caption="Écart d'espérance de vie à la naissance entre le quintile le plus aisé et le "
                 "plus modeste (Q5 − Q1)"))
-    solara.Text(f"Dépense effective : {num(result['cost_eur_per_year'] / 1e6, 2)} M€ par an en "
+    solara.Text(f"Dépense effective : {fmt_money(result['cost_eur_per_year'], LANG)} par an en "
                 "moyenne. Une variation négative de l'écart signifie une réduction des "
                 "inégalités.", classes=["hg-note"])
     HtmlBlock(img_html(png, "Espérance de vie à la naissance par quintile de niveau de vie, "

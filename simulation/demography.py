@@ -159,3 +159,50 @@ def mortality_trend(params: dict[str, Any], year: int) -> np.ndarray:
         ratio = np.where(h_ref > 0, h19 / h_ref, 1.0) * np.exp(pace * (year - 2019))
     out[:, : ratio.shape[1]] = ratio
     return out
+
+
+#: Years of INSEE's Omphale 2022 department figures (central scenario).
+OMPHALE_YEARS = (2018, 2050, 2070)
+
+
+@lru_cache(maxsize=1)
+def _omphale_departments() -> tuple[tuple[str, ...], np.ndarray]:
+    df = read_data("omphale_occitanie_departments_2018_2070.csv")
+    cols = [f"pop_{y}" for y in OMPHALE_YEARS]
+    return tuple(df["dep_code"]), df[cols].to_numpy(float)
+
+
+def department_path(codes: list[str], year: int) -> np.ndarray:
+    """Population of each department (in the order of ``codes``) on 1 January of ``year``
+    on INSEE's Omphale 2022 central path: linear between 2018, 2050 and 2070, held
+    outside them (inhabitants)."""
+    known, pops = _omphale_departments()
+    rows = [known.index(c) for c in codes]
+    return np.array([np.interp(year, OMPHALE_YEARS, pops[r]) for r in rows])
+
+
+def department_net_shares(params: dict[str, Any], codes: list[str]) -> np.ndarray:
+    """Each department's share of the region's net migration, from Omphale 2022 over
+    2018-2050: its growth minus the natural change it would have at the region's rate
+    (the region's growth minus ``migration.net_per_year`` of the central projection over
+    the 32 years), at least 0. The simulated departments share one age structure, so the
+    region's natural rate is theirs; the shares bring each department's population towards
+    its Omphale path."""
+    p18, p50 = department_path(codes, 2018), department_path(codes, 2050)
+    net_region = float(params["migration.net_per_year"][0]) * (2050 - 2018)
+    natural_rate = (p50.sum() - p18.sum() - net_region) / p18.sum()
+    net = np.maximum(p50 - p18 - natural_rate * p18, 0.0)
+    return net / net.sum()
+
+
+def immigrant_department_shares(params: dict[str, Any], codes: list[str],
+                                year: int) -> np.ndarray:
+    """Shares of ``year``'s immigrants by department: those who replace the department's
+    expected emigrants (``migration.out_rate`` times its Omphale population of the year)
+    plus its share of the net migration (:func:`department_net_shares`). They depend only
+    on the year and the parameters, so every scenario of a comparison draws the same
+    immigrants into the same departments."""
+    pop = department_path(codes, year)
+    net = max(float(params["migration.net_per_year"][projection_index(params)]), 0.0)
+    w = params["migration.out_rate"] * pop + net * department_net_shares(params, codes)
+    return w / w.sum()

@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Characters that end a line (``str.splitlines``), escaped in messages: a key of a file may
+#: hold one, and the message must stay one line.
+_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1]
+                              for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+
 
 class ConfigError(ValueError):
     """A user's mistake in a scenario or parameter file, reported as one line."""
@@ -26,7 +31,7 @@ class ConfigError(ValueError):
         msg = f"{source}: {key}: expected {expected}"
         if got is not None:
             msg += f", got {got!r}"
-        super().__init__(msg)
+        super().__init__(msg.translate(_LINE_BREAKS))
 
 
 class StoreError(Exception):

@@ -57,8 +57,15 @@ MIN_CHUNK = 16_384
 
 
 class Department(mesa.Agent):
-    """A territory of the region: population, doctor density (and, later, the share of
-    its people living in priority zones for access to care)."""
+    """A territory of the region, stepped at the start of each year before the people.
+
+    It owns the department-level state that the care kernels read: its doctor density,
+    the yearly probability of having no registered GP there, inside and outside the
+    priority zones for access to care (:func:`simulation.pathways.no_gp_probability`,
+    written into the model's tables), and its share of the year's immigrants
+    (:func:`simulation.demography.immigrant_department_shares`: INSEE's Omphale 2022
+    department paths). After the year it records its residents and migrants (weighted),
+    collected as agent reporters (:meth:`HealthInequalityModel.department_aggregates`)."""
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str,
                  population: int, doctors_per_100k: float) -> None:
@@ -68,6 +75,17 @@ class Department(mesa.Agent):
         self.name = name
         self.population = population
         self.doctors_per_100k = doctors_per_100k
+        self.p_no_gp = float("nan")
+        self.p_no_gp_zone = float("nan")
+        self.immigrant_share = 0.0
+        self.residents = self.immigrants = self.emigrants = 0.0
+
+    def step(self) -> None:
+        m = self.model
+        probs = pathways.no_gp_probability(m.params, self.doctors_per_100k)[:, 0]
+        m.tables.p_no_gp[:, self.index] = probs
+        self.p_no_gp, self.p_no_gp_zone = float(probs[0]), float(probs[1])
+        self.immigrant_share = float(m.immigrant_shares(m.year)[self.index])
 
 
 def baseline_hazard(params: dict[str, Any]) -> np.ndarray:
@@ -192,6 +210,7 @@ class HealthInequalityModel(mesa.Model):
         self.costs: list[dict[str, float]] = []  # per year: euros by intervention name
         self.reached: list[dict[str, float]] = []
         self._hazards: dict[int, np.ndarray] = {}  # baseline hazard by year (mortality trend)
+        self._immigrant_shares: dict[int, np.ndarray] = {}  # by year, see immigrant_shares
         self._p_emigrate = demography.emigration_probability(p)
         self._immigrant_ages = demography.immigrant_age_sex(p)
         self.last_immigrants = self.last_emigrants = 0.0
@@ -249,6 +268,11 @@ class HealthInequalityModel(mesa.Model):
             "share_65_plus": "last_share_65",
             "intervention_cost_eur": lambda m: float(sum(m.costs[-1].values())),
             "people_reached": lambda m: float(sum(m.reached[-1].values())),
+        }, agent_reporters={
+            "department": "code", "residents": "residents", "immigrants": "immigrants",
+            "emigrants": "emigrants", "immigrant_share": "immigrant_share",
+            "doctors_per_100k": "doctors_per_100k", "p_no_gp": "p_no_gp",
+            "p_no_gp_priority_zone": "p_no_gp_zone",
         })
 
     def _burn_in(self) -> None:
@@ -286,6 +310,7 @@ class HealthInequalityModel(mesa.Model):
         seed, year = self.seed_value, self.year
         tables, ng = self.tables, self._n_groups
         self._plan_interventions()
+        self.agents_by_type[Department].do("step")
         if self.pathways_enabled:
             self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
             pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
@@ -315,15 +340,13 @@ class HealthInequalityModel(mesa.Model):
             pop.ensure_capacity(n + n_births)
             offsets = np.concatenate([[0], np.cumsum(births)[:-1]]).astype(np.int64)
             kd.place_births(
-                pop.pid, pop.alive, pop.sex, pop.age, pop.department, pop.income_rank,
-                pop.education, pop.pcs, pop.employment, pop.rr_death, pop.n_children, pop.event,
-                pop.status_score, pop.parent_pcs, pop.sensitive, pop.smoking, pop.obese,
-                pop.nuisance, pop.stress, pop.load, pop.insurance, pop.care, pop.conditions,
-                pop.disability, n, chunk, offsets, rng.key(seed, "newborn_sex", year),
+                kd.state_of(pop), kd.BirthParams(
+                    self.params["demography.p_male_at_birth"],
+                    self.params["education.latent_corr_income"], *self._status_weights,
+                    self._edu_cuts, self._pcs_cuts, self._pcs_order),
+                n, chunk, offsets, rng.key(seed, "newborn_sex", year),
                 rng.key(seed, "newborn_education", year), rng.key(seed, "newborn_pcs", year),
-                self.params["demography.p_male_at_birth"],
-                self.params["education.latent_corr_income"], *self._status_weights,
-                self._edu_cuts, self._pcs_cuts, self._pcs_order, N_AGES, newborns)
+                N_AGES, newborns)
             pop.n = n + n_births
         shape = (self._n_groups, 2, N_AGES)
         deaths = deaths_acc.sum(axis=0, dtype=np.int64).reshape(shape)
@@ -351,8 +374,13 @@ class HealthInequalityModel(mesa.Model):
         self.last_cdr = 1000.0 * n_deaths / max(n_start - n_deaths / 2, 1)
         self.last_mean_age = float((alive.sum(axis=0) * np.arange(N_AGES)).sum() / max(n_start, 1))
         self.last_share_65 = float(alive[:, 65:].sum() / max(n_start, 1))
+        residents = self._alive_counts[kd.G_DEPARTMENT:kd.G_DEPARTMENT + len(self.departments)]
+        for d, count in zip(self.departments, residents.sum(axis=(1, 2)), strict=True):
+            d.residents = float(count) * pop.weight
         self.datacollector.collect(self)
         self.year += 1
+        # Mesa's run_model() steps while running: up to the scenario's horizon
+        self.running = self.year < self.scenario.start_year + self.scenario.years
 
     def hazard(self, year: int) -> np.ndarray:
         """Baseline hazard of death of ``year`` by [sex, age]: the calibrated hazard times the
@@ -360,6 +388,13 @@ class HealthInequalityModel(mesa.Model):
         if year not in self._hazards:
             self._hazards[year] = self._h0 * demography.mortality_trend(self.params, year)
         return self._hazards[year]
+
+    def immigrant_shares(self, year: int) -> np.ndarray:
+        """Shares of ``year``'s immigrants by department (index order), cached by year."""
+        if year not in self._immigrant_shares:
+            self._immigrant_shares[year] = demography.immigrant_department_shares(
+                self.params, self.region.codes, year)
+        return self._immigrant_shares[year]
 
     def _migrate(self, year: int) -> tuple[int, int]:
         """Migration at the end of ``year`` (after deaths, ageing and births): the living
@@ -379,7 +414,8 @@ class HealthInequalityModel(mesa.Model):
                 k, p, seed, self.region, year, growth_room=1.0,
                 age_sex=self._immigrant_ages,
                 pid_offset=demography.IMMIGRANT_ID_BASE + (year % 4096) * (1 << 36),
-                education_shift=p["migration.in_education_shift"], weight=pop.weight)
+                education_shift=p["migration.in_education_shift"], weight=pop.weight,
+                department_shares=self.immigrant_shares(year))
             flags = self.tables.equalise
             pathways.initialise_newcomers(newcomers, self.tables,
                                           self.hazard(year),
@@ -392,6 +428,13 @@ class HealthInequalityModel(mesa.Model):
             self._alive_counts += self._counts_of(np.arange(n, n + k))
         self.last_emigrants = leave.size * pop.weight
         self.last_immigrants = k * pop.weight
+        n_dep = len(self.departments)
+        out_by = np.bincount(pop.department[leave], minlength=n_dep)
+        in_by = (np.bincount(pop.department[pop.n - k:pop.n], minlength=n_dep) if k
+                 else np.zeros(n_dep, dtype=np.int64))
+        for d in self.departments:
+            d.emigrants = float(out_by[d.index]) * pop.weight
+            d.immigrants = float(in_by[d.index]) * pop.weight
         return int(leave.size), int(k)
 
     def _counts_of(self, rows: np.ndarray) -> np.ndarray:
@@ -471,6 +514,21 @@ class HealthInequalityModel(mesa.Model):
                 col[-1] = value
                 frame[f"after_horizon_{key}"] = col
         return frame
+
+    def department_aggregates(self) -> pd.DataFrame:
+        """The departments' yearly records (Mesa agent reporters): one row per reported
+        year and department, with ``year``, ``department`` (INSEE code), ``residents``,
+        ``immigrants`` and ``emigrants`` (weighted, inhabitants), ``immigrant_share``,
+        ``doctors_per_100k`` and the probabilities of having no registered GP outside and
+        inside the priority zones."""
+        frame = self.datacollector.get_agent_vars_dataframe().reset_index()
+        if frame.empty:
+            return frame
+        years = np.asarray(self._years)
+        frame["year"] = years[frame["Step"].to_numpy() - frame["Step"].min()]
+        keep = ["year", "department", "residents", "immigrants", "emigrants",
+                "immigrant_share", "doctors_per_100k", "p_no_gp", "p_no_gp_priority_zone"]
+        return frame[keep].reset_index(drop=True)
 
     def remaining_life(self) -> dict[str, float]:
         """Expected remaining life of everyone alive now (at the end of the last simulated

@@ -26,6 +26,7 @@ from .interventions import PATHWAYS, empty_plan
 from .kernels import pathways as kp
 from .kernels import population as kpop
 from .kernels.demography import G_DEPARTMENT, count_rows
+from .kernels.records import state_of
 from .population import CONDITIONS, N_AGES, Population, Region, read_data
 
 #: DREES disease groups, in the order of :data:`CONDITIONS`.
@@ -256,6 +257,17 @@ def death_rr_table(p: dict[str, Any]) -> np.ndarray:
     return out
 
 
+def no_gp_probability(p: dict[str, Any], doctors_per_100k: np.ndarray | float) -> np.ndarray:
+    """Yearly probability of having no registered GP by [priority zone flag, department]
+    for departments of the given doctor density (all doctors per 100,000):
+    ``care.p_no_gp`` at the region's density, with elasticity
+    ``care.no_gp_density_elasticity`` to the density's shortfall; twice as high in the
+    priority zones (assumption), at most 0.9."""
+    rel = REFERENCE_DOCTOR_DENSITY / np.asarray(doctors_per_100k, float)
+    no_gp = np.clip(p["care.p_no_gp"] * rel ** p["care.no_gp_density_elasticity"], 0, 0.9)
+    return np.vstack([np.atleast_1d(no_gp), np.atleast_1d(np.clip(2.0 * no_gp, 0, 0.9))])
+
+
 @dataclass
 class PathwayTables:
     """Arrays read by the pathway kernels, built once from the parameters."""
@@ -280,12 +292,11 @@ class PathwayTables:
     def build(cls, params: dict[str, Any], region: Region) -> PathwayTables:
         p = params
         rel = REFERENCE_DOCTOR_DENSITY / region.doctors_per_100k
-        no_gp = np.clip(p["care.p_no_gp"] * rel ** p["care.no_gp_density_elasticity"], 0, 0.9)
         # priority zones: drawn in proportion to each department's doctor shortfall
         shortfall = np.clip(1.0 - 1.0 / rel, 0.0, None) + 0.05
         w = shortfall * region.population
         share = np.clip(p["care.priority_zone_share"] * region.total * shortfall / w.sum(), 0, 0.9)
-        p_no_gp = np.vstack([no_gp, np.clip(2.0 * no_gp, 0, 0.9)])  # assumption: x2 in zones
+        p_no_gp = no_gp_probability(p, region.doctors_per_100k)
         dis_onset = disability_onset(p)
         rr_inc = residual_mortality_gradient(p)
         return cls(params=p, p_no_gp=p_no_gp, priority_share=share, rr_death_income=rr_inc,
@@ -297,9 +308,72 @@ class PathwayTables:
                    dis_onset=dis_onset,
                    leave_age=np.asarray(p["employment.school_leaving_age"], dtype=np.uint8))
 
-    # -- argument packs -------------------------------------------------------------
+    # -- the kernels' parameter records ---------------------------------------------
     def death_args(self) -> tuple:
         return (self.death_cond_rr, self.rr_death_income, self.rr_death_sep)
+
+    def sep_params(self) -> kp.SepParams:
+        """The parameters of :func:`kernels.pathways.sep_step`."""
+        p = self.params
+        ge, gi = p["pcs.latent_corr_education"], np.asarray(p["pcs.latent_corr_income"], float)
+        return kp.SepParams(
+            leave_age=self.leave_age, retire_age=np.uint8(p["employment.retirement_age"]),
+            p_loss=p["employment.p_job_loss"],
+            loss_rr_edu=np.asarray(p["employment.job_loss_rr_education"], float),
+            loss_income_slope=p["employment.unemployment_income_slope"],
+            p_find=p["employment.p_job_finding"], mobility_sd=p["income.mobility_sd"],
+            w_parents=p["income.entry_weight_parents"], w_status=p["income.entry_weight_status"],
+            corr_status_income=gi + ge * p["education.latent_corr_income"])
+
+    def exposure_params(self) -> kp.ExposureParams:
+        """The parameters of :func:`kernels.pathways.exposures_step`."""
+        p = self.params
+        return kp.ExposureParams(
+            p_init=np.asarray(p["smoking.p_initiation"], float),
+            init_rr_edu=initiation_rr_education(p),
+            init_rr_income=p["smoking.initiation_rr_income"], p_quit=quit_probability(p),
+            quit_rr_edu=np.asarray(p["smoking.cessation_rr_education"], float),
+            quit_rr_unemployed=p["smoking.cessation_rr_unemployed"],
+            p_obese_child=p["obesity.p_incidence_child"],
+            child_rr_parents=np.asarray(p["obesity.child_rr_parents_pcs"], float),
+            p_obese_adult=p["obesity.p_incidence_adult"],
+            adult_rr_edu=np.asarray(p["obesity.adult_rr_education"], float),
+            adult_rr_income=p["obesity.adult_rr_income"],
+            p_obese_remission=p["obesity.p_remission"], p_stress=p["stress.p_stress"],
+            stress_rr_unemployed=p["stress.rr_unemployed"],
+            stress_rr_income=p["stress.rr_income"], load_decay=p["load.decay"],
+            load_weights=np.asarray(p["load.weights"], float),
+            sensitive_multiplier=p["load.sensitive_period_multiplier"],
+            smoking_rules=smoking_rules(p))
+
+    def care_params(self) -> kp.CareParams:
+        """The parameters of :func:`kernels.pathways.care_step`."""
+        p = self.params
+        return kp.CareParams(
+            css_free_max=p["care.css_free_rank_max"],
+            css_contrib_max=p["care.css_contributory_rank_max"],
+            ntu_free=p["care.non_take_up_free"], ntu_contrib=p["care.non_take_up_contributory"],
+            p_none_eligible=p["care.p_no_insurance_eligible_non_taker"],
+            p_none_other=p["care.p_no_insurance_other"],
+            none_rr_unemployed=p["care.no_insurance_rr_unemployed"], p_no_gp_dept=self.p_no_gp,
+            p_forgone=p["care.p_forgone"], forgone_rr_none=p["care.forgone_rr_no_insurance"],
+            forgone_rr_income=p["care.forgone_rr_income"],
+            forgone_rr_no_gp=p["care.forgone_rr_no_gp"])
+
+    def disease_params(self) -> kp.DiseaseParams:
+        """The parameters of :func:`kernels.pathways.disease_step` (once the normalisations
+        ``inc_base`` and ``death_norm`` are set)."""
+        p = self.params
+        return kp.DiseaseParams(
+            inc_base=self.inc_base.reshape(len(CONDITIONS), 2 * N_AGES),
+            onset_rr=self.onset_rr, load_log_rr=p["load.log_rr_per_unit"],
+            p_cancer_remission=p["disease.p_cancer_remission"], dis_onset=self.dis_onset,
+            dis_rr_condition=p["disability.rr_condition"] ** np.arange(kp.N_CONDITIONS + 1.0),
+            dis_rr_income=p["disability.rr_income"],
+            dis_progression_rr=p["care.progression_rr_poor_access"],
+            p_dis_recovery=p["disability.p_recovery"], death_cond_rr=self.death_cond_rr,
+            rr_death_income=self.rr_death_income, rr_death_sep=self.rr_death_sep,
+            death_norm=self.death_norm, former_class=self.former_class)
 
     def iv(self, pop: Population) -> np.ndarray:
         """This year's intervention array (zeros: no intervention)."""
@@ -442,9 +516,8 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     run_care(pop, tables, seed, year - 1, equalise=eq)
     # conditions: DREES prevalence by age, shared out by each person's relative risk
     rr = np.zeros((len(CONDITIONS), n))
-    kp.condition_rr_all(a["alive"], a["age"], a["income_rank"], a["smoking"], a["obese"],
-                        a["stress"], a["nuisance"], a["load"], n, tables.onset_rr,
-                        p["load.log_rr_per_unit"], tables.former_class, eq, rr)
+    kp.condition_rr_all(state_of(pop), n, tables.onset_rr, p["load.log_rr_per_unit"],
+                        tables.former_class, eq, rr)
     if normalise:
         inc_pop = population_incidence(p, h_death)
         tables.inc_base = np.zeros((len(CONDITIONS), 2, N_AGES))
@@ -459,9 +532,7 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
     del rr
     # mortality normalisation: mean relative risk 1 at each sex and age (baseline state)
     raw = np.zeros(n)
-    kp.death_rr_all(a["alive"], a["sex"], a["age"], a["income_rank"], a["smoking"],
-                    a["insurance"], a["care"], a["conditions"], a["disability"], a["pcs"],
-                    a["education"], n, *tables.death_args(), tables.former_class, eq, raw)
+    kp.death_rr_all(state_of(pop), n, *tables.death_args(), tables.former_class, eq, raw)
     if normalise:
         # normalise on the risks after one pass of the yearly disease process (a dry run on
         # copies), so that the first simulated year already has INED's mortality: the
@@ -615,77 +686,37 @@ def chunking(n: int, min_chunk: int = 16_384) -> tuple[int, int]:
 def run_sep(pop: Population, tables: PathwayTables, seed: int, year: int,
             n_groups: int, min_chunk: int) -> np.ndarray:
     """The socioeconomic-position process; returns the vingtile moves [group, sex, age]."""
-    p = tables.params
     chunk, n_chunks = chunking(pop.n, min_chunk)
     moves = np.zeros((count_rows(), n_groups * 2 * N_AGES), dtype=np.int32)
-    ge, gi = p["pcs.latent_corr_education"], np.asarray(p["pcs.latent_corr_income"], float)
-    corr = gi + ge * p["education.latent_corr_income"]
-    kp.sep_step(pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.pcs, pop.employment,
-                pop.income_rank, pop.status_score, pop.sensitive, pop.event, pop.n, chunk,
-                rng.key(seed, "sep", year), tables.leave_age,
-                np.uint8(p["employment.retirement_age"]), p["employment.p_job_loss"],
-                np.asarray(p["employment.job_loss_rr_education"], float),
-                p["employment.unemployment_income_slope"], p["employment.p_job_finding"],
-                p["income.mobility_sd"], p["income.entry_weight_parents"],
-                p["income.entry_weight_status"], corr, N_AGES, moves)
+    kp.sep_step(state_of(pop), tables.sep_params(), pop.n, chunk, rng.key(seed, "sep", year),
+                N_AGES, moves)
     return moves.sum(axis=0, dtype=np.int64).reshape(n_groups, 2, N_AGES)
 
 
 def run_exposures(pop: Population, tables: PathwayTables, seed: int, year: int,
                   min_chunk: int) -> None:
     """The exposure process (smoking, obesity, stress, load)."""
-    p = tables.params
     chunk, _ = chunking(pop.n, min_chunk)
-    kp.exposures_step(
-        pop.pid, pop.alive, pop.sex, pop.age, pop.education, pop.parent_pcs, pop.employment,
-        pop.income_rank, pop.sensitive, pop.smoking, pop.obese, pop.nuisance, pop.stress,
-        pop.load, pop.n, chunk, rng.key(seed, "exposures", year),
-        np.asarray(p["smoking.p_initiation"], float), initiation_rr_education(p),
-        p["smoking.initiation_rr_income"], quit_probability(p),
-        np.asarray(p["smoking.cessation_rr_education"], float),
-        p["smoking.cessation_rr_unemployed"], p["obesity.p_incidence_child"],
-        np.asarray(p["obesity.child_rr_parents_pcs"], float), p["obesity.p_incidence_adult"],
-        np.asarray(p["obesity.adult_rr_education"], float), p["obesity.adult_rr_income"],
-        p["obesity.p_remission"], p["stress.p_stress"], p["stress.rr_unemployed"],
-        p["stress.rr_income"], p["load.decay"], np.asarray(p["load.weights"], float),
-        p["load.sensitive_period_multiplier"], pop.pcs, pop.department, pop.care,
-        tables.iv(pop), tables.eq(), smoking_rules(p))
+    kp.exposures_step(state_of(pop), tables.exposure_params(), pop.n, chunk,
+                      rng.key(seed, "exposures", year), tables.iv(pop), tables.eq())
 
 
 def run_care(pop: Population, tables: PathwayTables, seed: int, year: int,
              min_chunk: int = 16_384, equalise: np.ndarray | None = None) -> None:
     """The access-to-care process (insurance, GP, forgone care)."""
-    p = tables.params
     eq = tables.eq() if equalise is None else equalise
     chunk, _ = chunking(pop.n, min_chunk)
-    kp.care_step(
-        pop.pid, pop.alive, pop.department, pop.employment, pop.income_rank, pop.insurance,
-        pop.care, pop.n, chunk, rng.key(seed, "propensity_take_up", 0),
-        rng.key(seed, "care", year), p["care.css_free_rank_max"],
-        p["care.css_contributory_rank_max"], p["care.non_take_up_free"],
-        p["care.non_take_up_contributory"], p["care.p_no_insurance_eligible_non_taker"],
-        p["care.p_no_insurance_other"], p["care.no_insurance_rr_unemployed"], tables.p_no_gp,
-        p["care.p_forgone"], p["care.forgone_rr_no_insurance"], p["care.forgone_rr_income"],
-        p["care.forgone_rr_no_gp"], pop.age, pop.pcs, pop.education, tables.iv(pop), eq)
+    kp.care_step(state_of(pop), tables.care_params(), pop.n, chunk,
+                 rng.key(seed, "propensity_take_up", 0), rng.key(seed, "care", year),
+                 tables.iv(pop), eq)
 
 
 def run_disease(pop: Population, tables: PathwayTables, seed: int, year: int,
                 n_groups: int, min_chunk: int) -> np.ndarray:
     """Conditions, disability and the relative risk of death; returns the disabled counts
     [group, sex, age]."""
-    p = tables.params
     chunk, n_chunks = chunking(pop.n, min_chunk)
     counts = np.zeros((count_rows(), n_groups * 2 * N_AGES), dtype=np.int32)
-    kp.disease_step(
-        pop.pid, pop.alive, pop.sex, pop.age, pop.income_rank, pop.smoking, pop.obese,
-        pop.stress, pop.nuisance, pop.load, pop.insurance, pop.care, pop.conditions,
-        pop.disability, pop.rr_death, pop.n, chunk, rng.key(seed, "disease", year),
-        tables.inc_base.reshape(len(CONDITIONS), 2 * N_AGES), tables.onset_rr,
-        p["load.log_rr_per_unit"],
-        p["disease.p_cancer_remission"], tables.dis_onset,
-        p["disability.rr_condition"] ** np.arange(kp.N_CONDITIONS + 1.0),
-        p["disability.rr_income"], p["care.progression_rr_poor_access"],
-        p["disability.p_recovery"], *tables.death_args(), tables.death_norm, pop.department,
-        pop.pcs, pop.education, N_AGES, counts, tables.iv(pop), tables.eq(),
-        tables.former_class)
+    kp.disease_step(state_of(pop), tables.disease_params(), pop.n, chunk,
+                    rng.key(seed, "disease", year), N_AGES, counts, tables.iv(pop), tables.eq())
     return counts.sum(axis=0, dtype=np.int64).reshape(n_groups, 2, N_AGES)

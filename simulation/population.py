@@ -319,7 +319,8 @@ def _normal_scores(u: np.ndarray) -> np.ndarray:
 def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
                start_year: int, growth_room: float = 1.3, cohort_shift: int = 0,
                age_sex: np.ndarray | None = None, pid_offset: int = 0,
-               education_shift: float = 0.0, weight: float | None = None) -> Population:
+               education_shift: float = 0.0, weight: float | None = None,
+               department_shares: np.ndarray | None = None) -> Population:
     """Draw ``n_agents`` people representing the region in ``start_year``.
 
     Age and sex from :func:`age_sex_distribution`; department in proportion to its
@@ -337,8 +338,8 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
 
     For people who join the population later (immigrants): ``age_sex`` replaces the age-sex
     distribution (shares by [sex, age]), ``pid_offset`` starts their ids, ``education_shift``
-    moves their latent education score (in standard deviations) and ``weight`` is the
-    model's weight.
+    moves their latent education score (in standard deviations), ``weight`` is the
+    model's weight and ``department_shares`` replaces the departments' population shares.
     """
     if n_agents < 1:
         raise ValueError("n_agents must be positive")
@@ -346,11 +347,13 @@ def synthesise(n_agents: int, params: dict[str, Any], seed: int, region: Region,
                      weight=region.total / n_agents if weight is None else weight)
     pop.n = n_agents
     shares = age_sex_distribution(region) if age_sex is None else np.asarray(age_sex, float)
+    dep = (region.population.astype(float) if department_shares is None
+           else np.asarray(department_shares, float))
     # in blocks of people, so that the temporaries stay small at any population size
     # (every draw is keyed by person id: the blocks do not change the result)
     for lo in range(0, n_agents, SYNTHESIS_BLOCK):
         _synthesise_block(pop, lo, min(n_agents, lo + SYNTHESIS_BLOCK), params, seed, region,
-                          start_year, cohort_shift, shares, pid_offset, education_shift)
+                          start_year, cohort_shift, shares, pid_offset, education_shift, dep)
     return pop
 
 
@@ -361,7 +364,8 @@ SYNTHESIS_BLOCK = 1 << 20
 def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any], seed: int,
                       region: Region, start_year: int, cohort_shift: int,
                       age_sex: np.ndarray, pid_offset: int = 0,
-                      education_shift: float = 0.0) -> None:
+                      education_shift: float = 0.0,
+                      department_shares: np.ndarray | None = None) -> None:
     n = hi - lo
     rows = slice(lo, hi)
     pid = np.arange(lo, hi, dtype=np.uint64) + np.uint64(pid_offset)
@@ -375,8 +379,9 @@ def _synthesise_block(pop: Population, lo: int, hi: int, params: dict[str, Any],
     sex, age = np.divmod(cell, N_AGES)
     pop.sex[rows] = sex
     pop.age[rows] = age
-    pop.department[rows] = _categorical(draws("synthesis_department"),
-                                        region.population.astype(float))
+    dep = (region.population.astype(float) if department_shares is None
+           else department_shares)
+    pop.department[rows] = _categorical(draws("synthesis_department"), dep)
     rank = draws("synthesis_income").astype(np.float32)
     rank = np.minimum(rank, np.float32(1) - np.finfo(np.float32).epsneg)
     pop.income_rank[rows] = rank

@@ -64,16 +64,18 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator, model_validator
 
-from .config import ConfigError, Scenario, read_toml, split_parameter_name
+from .comparison import RunTable
+from .config import ConfigError, Scenario, has_table, read_toml, split_parameter_name
+from .configmodels import RAW, Number, Table, Text, check, field, invalid, one_of, validate
 
 METHODS = ("morris", "sobol")
 GAPS = {"Q5-Q1": ("income_quintile", "1", "5"), "V20-V1": ("income_vingtile", "1", "20")}
@@ -214,170 +216,176 @@ def effect_ranges(intervention: Scenario) -> tuple[ParameterRange, ...]:
     return tuple(out)
 
 
+def _power_of_2(n: int) -> bool:
+    return n >= 2 and not n & (n - 1)
+
+
 def _check_sobol_samples(n: Any, where: str, key: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2 or n & (n - 1):
+    if isinstance(n, bool) or not isinstance(n, int) or not _power_of_2(n):
         raise ConfigError(where, key, "a power of 2, at least 2 (Sobol sequences)", n)
 
 
 # ------------------------------------------------------------------------------ parsing
 
 
-def _int(table: dict, key: str, path: str, where: str, default: int, lo: int,
-         hi: int) -> int:
-    v = table.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise ConfigError(where, f"{path}.{key}", f"an integer from {lo} to {hi:,}", v)
-    return v
+def _sexes(value: str | list[str]) -> bool:
+    sexes = [value] if isinstance(value, str) else value
+    return bool(sexes) and all(s in SEXES for s in sexes) and len(set(sexes)) == len(sexes)
 
 
-def _keys(table: Any, path: str, where: str, allowed: tuple[str, ...]) -> dict:
-    if not isinstance(table, dict):
-        raise ConfigError(where, path, "a table")
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(where, f"{path}.{key}", f"one of the keys {', '.join(allowed)}")
-    return table
+FileName = Annotated[str, check(str.strip), field("a file name (relative to this file)")]
+_EVEN = check(lambda n: n % 2 == 0, "an even number of levels (Morris)")
+_AGES = check(lambda age: age in (0, 35, 60, 65), "one of 0, 35, 60, 65")
+Bounds = Annotated[list[int | Number], Field(min_length=2, max_length=2),
+                   check(lambda b: b[0] < b[1]), field("[low, high] with low < high")]
+
+
+class _Head(Table):
+    """``[sensitivity]``: the name, and the comparison's scenario or the baseline file."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = field(
+        "a name of letters, digits, _ and - (it names the output files)")
+    description: Text = ""
+    comparison: FileName | None = None
+    scenario: Any = None  # the name of a scenario of the comparison, checked with it
+    baseline: FileName | None = None
+    effects: bool = field("true or false", True)
+
+    @model_validator(mode="after")
+    def _comparison_or_baseline(self) -> _Head:
+        if (self.comparison is None) == (self.baseline is None):
+            raise invalid("either comparison (a comparison file) or baseline (a scenario file)")
+        if "scenario" in self.model_fields_set and self.comparison is None:
+            raise invalid("nothing here without comparison", "scenario")
+        return self
+
+
+class _Method(Table):
+    """``[method]``: Morris or Sobol, and their sample sizes."""
+
+    name: Annotated[str, one_of(METHODS)] = field(" or ".join(METHODS), "morris")
+    trajectories: int = field("an integer from 2 to 10,000", 10, ge=2, le=10_000)
+    levels: Annotated[int, Field(ge=2, le=100), _EVEN] = field("an integer from 2 to 100", 4)
+    samples: Annotated[int, check(_power_of_2)] = field(
+        "a power of 2, at least 2 (Sobol sequences)", 64)
+    seed: int = field("an integer from 0 to 4,294,967,295", 1, ge=0, le=2**32 - 1)
+
+
+class _Outcome(Table):
+    """``[outcome]``: which gap, for whom, at what age."""
+
+    gap: Annotated[str, one_of(GAPS)] = field(" or ".join(GAPS), "Q5-Q1")
+    sex: Annotated[str | list[str], check(_sexes)] = field("M, F or pooled, or a list of them",
+                                                           "pooled")
+    age: Annotated[int, Field(ge=0, le=65), _AGES] = field("an integer from 0 to 65", 0)
+
+
+class _Range(Table):
+    """One parameter of ``[parameters]``: ``{ range = [low, high] }`` (absolute bounds) or
+    ``{ scale = [low, high] }`` (factors of the baseline's value)."""
+
+    table_expected = "a table with one key, range = [low, high] or scale = [low, high]"
+    table_got = True
+    range: Bounds | None = None
+    scale: Bounds | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> _Range:
+        if (self.range is None) == (self.scale is None):
+            raise invalid(self.table_expected, got=RAW)
+        if self.scale is not None and self.scale[0] < 0:
+            raise invalid("non-negative factors", "scale", got=RAW)
+        return self
+
+
+class SensitivityFile(Table):
+    """A sensitivity file; the parameters are then checked against the baseline's."""
+
+    unknown = "one of the tables {keys}"
+    sensitivity: _Head = field("a table", got=False)
+    method: _Method = Field(default_factory=_Method)
+    run: RunTable = Field(default_factory=RunTable)
+    outcome: _Outcome = Field(default_factory=_Outcome)
+    parameters: dict[str, _Range] = field(
+        "a table of at least one parameter with its range or scale", got=False, min_length=1)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _quoted_names(cls, table: Any) -> Any:
+        for key, spec in table.items() if isinstance(table, dict) else ():
+            if isinstance(spec, dict) and "value" not in spec and all(
+                    isinstance(v, dict) for v in spec.values()):  # a dotted key not quoted
+                raise invalid('a quoted dotted name, e.g. "a.b" = { range = [lo, hi] }', key)
+        return table
 
 
 def is_sensitivity_file(path: str | Path) -> bool:
     """True if the file holds a [sensitivity] table (for ``validate``)."""
-    import tomllib
-
-    try:
-        return "sensitivity" in tomllib.loads(Path(path).read_text("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return False
+    return has_table(path, "sensitivity")
 
 
 def load_sensitivity(path: str | Path) -> SensitivitySpec:
     """Read and validate a sensitivity file; raises :class:`ConfigError` on any problem."""
     from .comparison import load_comparison
+    from .config import load_scenario
 
     p = Path(path)
     where = str(path)
-    raw = read_toml(p, "sensitivity")
-    _keys(raw, "file", where, ("sensitivity", "method", "run", "outcome", "parameters"))
-    head = _keys(raw.get("sensitivity"), "sensitivity", where,
-                 ("name", "description", "comparison", "scenario", "baseline", "effects"))
-    with_effects = head.get("effects", True)
-    if not isinstance(with_effects, bool):
-        raise ConfigError(where, "sensitivity.effects", "true or false", with_effects)
-    name = head.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-        raise ConfigError(where, "sensitivity.name", "a name of letters, digits, _ and - "
-                          "(it names the output files)", name)
-    description = head.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError(where, "sensitivity.description", "a string", description)
-    if ("comparison" in head) == ("baseline" in head):
-        raise ConfigError(where, "sensitivity", "either comparison (a comparison file) or "
-                          "baseline (a scenario file)")
-    run = _keys(raw.get("run", {}), "run", where,
-                ("agents", "years", "seed", "replicates", "start_year", "window_years"))
-    for key in ("agents", "years", "seed", "replicates", "start_year", "window_years"):
-        if key in run and (isinstance(run[key], bool) or not isinstance(run[key], int)):
-            raise ConfigError(where, f"run.{key}", "an integer", run[key])
-    ref_key = "comparison" if "comparison" in head else "baseline"
-    ref = head[ref_key]
-    if not isinstance(ref, str) or not ref.strip():
-        raise ConfigError(where, f"sensitivity.{ref_key}", "a file name (relative to this "
-                          "file)", ref)
+    f = validate(SensitivityFile, read_toml(p, "sensitivity"), where)
+    head, method, outcome = f.sensitivity, f.method, f.outcome
+    ref_key = "comparison" if head.comparison is not None else "baseline"
+    ref = head.comparison if head.comparison is not None else head.baseline
     ref_path = (p.parent / ref).resolve()
     if not ref_path.exists():
         raise ConfigError(where, f"sensitivity.{ref_key}",
                           f"an existing file (looked for {ref_path})", ref)
     intervention = None
-    try:
-        if ref_key == "comparison":
-            comp = load_comparison(ref_path)
-            baseline = comp.baseline
-            wanted = head.get("scenario", comp.scenarios[0].name)
-            found = [s for s in comp.scenarios if s.name == wanted]
-            if not found:
-                raise ConfigError(where, "sensitivity.scenario", "the name of a scenario of "
-                                  f"{ref} ({', '.join(repr(s.name) for s in comp.scenarios)})",
-                                  wanted)
-            intervention = found[0]
-        else:
-            if "scenario" in head:
-                raise ConfigError(where, "sensitivity.scenario",
-                                  "nothing here without comparison")
-            from .config import load_scenario
-
-            baseline = load_scenario(ref_path)
-        run_opts = {"replicates": 1, **run}  # one paired run per parameter set by default
-        baseline = baseline.with_options(**run_opts)
-        if intervention is not None:
-            intervention = intervention.with_options(**run_opts)
-    except ConfigError as e:
-        if e.source == "command line":  # a bad [run] value
-            raise ConfigError(where, f"run.{e.key.split('.')[-1]}", e.expected, e.got) from None
-        raise
-    method = _keys(raw.get("method", {}), "method", where,
-                   ("name", "trajectories", "levels", "samples", "seed"))
-    kind = method.get("name", "morris")
-    if kind not in METHODS:
-        raise ConfigError(where, "method.name", " or ".join(METHODS), kind)
-    trajectories = _int(method, "trajectories", "method", where, 10, 2, 10_000)
-    levels = _int(method, "levels", "method", where, 4, 2, 100)
-    if levels % 2:
-        raise ConfigError(where, "method.levels", "an even number of levels (Morris)", levels)
-    samples = method.get("samples", 64)
-    _check_sobol_samples(samples, where, "method.samples")
-    seed = _int(method, "seed", "method", where, 1, 0, 2**32 - 1)
-    outcome = _keys(raw.get("outcome", {}), "outcome", where, ("gap", "sex", "age"))
-    gap = outcome.get("gap", "Q5-Q1")
-    if gap not in GAPS:
-        raise ConfigError(where, "outcome.gap", " or ".join(GAPS), gap)
-    sexes = outcome.get("sex", "pooled")
-    sexes = [sexes] if isinstance(sexes, str) else sexes
-    if (not isinstance(sexes, list) or not sexes or any(s not in SEXES for s in sexes)
-            or len(set(sexes)) != len(sexes)):
-        raise ConfigError(where, "outcome.sex", "M, F or pooled, or a list of them",
-                          outcome.get("sex"))
-    age = _int(outcome, "age", "outcome", where, 0, 0, 65)
-    if age not in (0, 35, 60, 65):
-        raise ConfigError(where, "outcome.age", "one of 0, 35, 60, 65", age)
-    params = _parse_parameters(raw.get("parameters"), baseline, where)
-    if intervention is not None and with_effects:
+    if head.comparison is not None:
+        comp = load_comparison(ref_path)
+        baseline = comp.baseline
+        wanted = head.scenario if "scenario" in head.model_fields_set else \
+            comp.scenarios[0].name
+        found = [s for s in comp.scenarios if s.name == wanted]
+        if not found:
+            raise ConfigError(where, "sensitivity.scenario", "the name of a scenario of "
+                              f"{ref} ({', '.join(repr(s.name) for s in comp.scenarios)})",
+                              wanted)
+        intervention = found[0]
+    else:
+        baseline = load_scenario(ref_path)
+    # one paired run per parameter set by default; [run] is valid (checked as the file's)
+    run_opts = {"replicates": 1, **f.run.model_dump(exclude_none=True)}
+    baseline = baseline.with_options(**run_opts)
+    if intervention is not None:
+        intervention = intervention.with_options(**run_opts)
+    params = _parse_parameters(f.parameters, baseline, where)
+    if intervention is not None and head.effects:
         params += effect_ranges(intervention)
-    return SensitivitySpec(name=name, description=description, baseline=baseline,
-                           intervention=intervention, parameters=params, method=kind,
-                           trajectories=trajectories, levels=levels, samples=samples,
-                           sample_seed=seed, gap=gap, sexes=tuple(sexes), age=age,
-                           source=where)
+    sexes = [outcome.sex] if isinstance(outcome.sex, str) else outcome.sex
+    return SensitivitySpec(name=head.name, description=head.description, baseline=baseline,
+                           intervention=intervention, parameters=params, method=method.name,
+                           trajectories=method.trajectories, levels=method.levels,
+                           samples=method.samples, sample_seed=method.seed, gap=outcome.gap,
+                           sexes=tuple(sexes), age=outcome.age, source=where)
 
 
 def _numeric(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _parse_parameters(table: Any, baseline: Scenario, where: str
+def _parse_parameters(table: dict[str, _Range], baseline: Scenario, where: str
                       ) -> tuple[ParameterRange, ...]:
-    if not isinstance(table, dict) or not table:
-        raise ConfigError(where, "parameters", "a table of at least one parameter with its "
-                          "range or scale")
-    out = []
+    """The ranges of ``table`` (validated by :class:`_Range`), checked against the
+    baseline's parameters: known, numeric, one range each, both ends valid values."""
+    out: list[ParameterRange] = []
     for key, spec in table.items():
         path = f"parameters.{key}"
-        if isinstance(spec, dict) and "value" not in spec and all(
-                isinstance(v, dict) for v in spec.values()):  # a dotted key not quoted
-            raise ConfigError(where, path, "a quoted dotted name, e.g. \"a.b\" = { range = "
-                              "[lo, hi] }")
         try:
             base, index = split_parameter_name(key, baseline.parameters, where)
         except ConfigError:
             raise ConfigError(where, path, "a known parameter name (see "
                               "simulation/data/parameters.toml), or name[i]") from None
-        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in (
-                "range", "scale"):
-            raise ConfigError(where, path, "a table with one key, range = [low, high] or "
-                              "scale = [low, high]", spec)
-        kind, bounds = next(iter(spec.items()))
-        if (not isinstance(bounds, list) or len(bounds) != 2
-                or any(isinstance(b, bool) or not isinstance(b, (int, float))
-                       or not math.isfinite(b) for b in bounds) or not bounds[0] < bounds[1]):
-            raise ConfigError(where, f"{path}.{kind}", "[low, high] with low < high", bounds)
+        kind, bounds = ("range", spec.range) if spec.range is not None else ("scale", spec.scale)
         current = baseline.parameters[base] if index is None else baseline.parameters[base][index]
         if not (_numeric(current) or (isinstance(current, list) and current
                                       and all(_numeric(c) for c in current))):
@@ -385,8 +393,6 @@ def _parse_parameters(table: Any, baseline: Scenario, where: str
         if kind == "range" and isinstance(current, list):
             raise ConfigError(where, f"{path}.range", f"scale for a list parameter, or "
                               f"{base}[i] with range for one element")
-        if kind == "scale" and bounds[0] < 0:
-            raise ConfigError(where, f"{path}.scale", "non-negative factors", bounds)
         pr = ParameterRange(key, kind, float(bounds[0]), float(bounds[1]))
         for q in out:  # "x" and "x[0]" would both set element 0
             if q.name.partition("[")[0] == base and (index is None or "[" not in q.name):

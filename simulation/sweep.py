@@ -70,16 +70,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from .comparison import (
     CHANCE_INTERVAL,
+    ArmTable,
     ComparisonSpec,
+    RunTable,
     collect_outcomes,
     comparison_runs,
     parse_comparison,
     summarise,
 )
-from .config import ConfigError, Scenario, read_toml
+from .config import ConfigError, Scenario, has_table, read_toml
+from .configmodels import RAW, NonBlank, Table, Text, field, invalid, validate
 
 #: Namespaces of the swept keys.
 NAMESPACES = ("allocation", "intervention", "parameters")
@@ -144,10 +148,7 @@ class SweepSpec:
 
 def is_sweep_file(path: str | Path) -> bool:
     """True if the file holds a [sweep] table."""
-    try:
-        return "sweep" in read_toml(path, "sweep")
-    except ConfigError:
-        return False
+    return has_table(path, "sweep")
 
 
 def _flat_keys(node: dict[str, Any], prefix: str, leaf: Callable[[Any], bool]
@@ -171,18 +172,18 @@ def _check_key(where: str, table: str, key: str) -> None:
 
 
 def _is_range(v: Any) -> bool:
-    return isinstance(v, dict) and bool(v) and set(v) <= {"min", "max"}
+    return isinstance(v, dict) and ("min" in v or "max" in v)
 
 
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _grid(where: str, table: Any) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-    if not isinstance(table, dict) or not table:
+def _grid(where: str, table: dict[str, Any]) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    values = _flat_keys(table, "", lambda v: False)
+    if not values:
         raise ConfigError(where, "sweep.grid", "a table of swept keys, each with a list of "
                           "values")
-    values = _flat_keys(table, "", lambda v: False)
     for key, v in values.items():
         _check_key(where, "grid", key)
         if (not isinstance(v, list) or not v
@@ -197,25 +198,29 @@ def _grid(where: str, table: Any) -> tuple[tuple[str, ...], list[dict[str, Any]]
     return keys, points
 
 
-def _lhs(where: str, table: Any, default_seed: int) -> tuple[tuple[str, ...],
-                                                             list[dict[str, Any]], int, int]:
-    if not isinstance(table, dict):
-        raise ConfigError(where, "sweep.lhs", "a table with samples and swept ranges")
-    samples = table.get("samples")
-    if isinstance(samples, bool) or not isinstance(samples, int) or not (
-            1 <= samples <= MAX_POINTS):
-        raise ConfigError(where, "sweep.lhs.samples", f"an integer from 1 to {MAX_POINTS:,}",
-                          samples)
-    seed = table.get("seed", default_seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(where, "sweep.lhs.seed", "a non-negative integer", seed)
+class _LhsSettings(Table):
+    """``samples`` and ``seed`` of ``[sweep.lhs]`` (its other keys are swept ranges)."""
+
+    samples: int = field(f"an integer from 1 to {MAX_POINTS:,}", ge=1, le=MAX_POINTS)
+    seed: int | None = field("a non-negative integer", None, ge=0)
+
+
+def _lhs(where: str, table: dict[str, Any], default_seed: int
+         ) -> tuple[tuple[str, ...], list[dict[str, Any]], int, int]:
+    settings = validate(_LhsSettings, {k: v for k, v in table.items() if k in ("samples", "seed")},
+                        where, "sweep.lhs")
+    samples = settings.samples
+    seed = default_seed if settings.seed is None else settings.seed
     ranges = _flat_keys({k: v for k, v in table.items() if k not in ("samples", "seed")}, "",
                         _is_range)
     if not ranges:
         raise ConfigError(where, "sweep.lhs", "at least one swept key with { min, max }")
     for key, v in ranges.items():
         _check_key(where, "lhs", key)
-        if not (_is_range(v) and set(v) == {"min", "max"} and _number(v["min"])
+        unknown = [k for k in v if k not in ("min", "max")] if isinstance(v, dict) else []
+        if unknown:
+            raise ConfigError(where, f"sweep.lhs.{key}.{unknown[0]}", "one of the keys min, max")
+        if not (isinstance(v, dict) and set(v) == {"min", "max"} and _number(v["min"])
                 and _number(v["max"]) and v["min"] <= v["max"]):
             raise ConfigError(where, f"sweep.lhs.{key}", "a range { min = A, max = B } of "
                               "finite numbers with A <= B", v)
@@ -284,64 +289,69 @@ def _swept_error(e: ConfigError, keys: tuple[str, ...]) -> str | None:
     return None
 
 
+class _SweepHead(Table):
+    """``[sweep]``; the arms are checked as a comparison's scenarios, at every point."""
+
+    table_expected = "a table with name, baseline, arms and a grid or lhs"
+    name: NonBlank
+    description: Text = ""
+    question: Text = ""
+    baseline: NonBlank
+    x: Any = None  # one of the swept keys, checked with them
+    arms: list[ArmTable] = field("a non-empty array of tables ([[sweep.arms]])", got=False,
+                                 min_length=1)
+    grid: dict[str, Any] | None = field("a table of swept keys, each with a list of values",
+                                        None, got=False, min_length=1)
+    lhs: dict[str, Any] | None = field("a table with samples and swept ranges", None,
+                                       got=False)
+
+    @model_validator(mode="after")
+    def _arms_and_design(self) -> _SweepHead:
+        names = [arm.name.strip() for arm in self.arms]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise invalid("a name not used by another arm", "arms", i, "name", got=RAW)
+        if (self.grid is None) == (self.lhs is None):
+            raise invalid("exactly one of the tables sweep.grid and sweep.lhs")
+        return self
+
+
+class SweepFile(Table):
+    """A sweep file; every point is then checked as a comparison."""
+
+    unknown = "one of the tables {keys}"
+    sweep: _SweepHead
+    run: RunTable = Field(default_factory=RunTable)
+
+
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file (every point); raises :class:`ConfigError`."""
     p = Path(path)
     where = str(path)
     raw = read_toml(p, "sweep")
-    for key in raw:
-        if key not in ("sweep", "run"):
-            raise ConfigError(where, key, "one of the tables sweep, run")
-    head = raw.get("sweep")
-    if not isinstance(head, dict):
-        raise ConfigError(where, "sweep", "a table with name, baseline, arms and a grid or lhs")
-    allowed = ("name", "description", "question", "baseline", "x", "arms", "grid", "lhs")
-    for key in head:
-        if key not in allowed:
-            raise ConfigError(where, f"sweep.{key}", f"one of the keys {', '.join(allowed)}")
-    for key in ("name", "baseline"):
-        if not isinstance(head.get(key), str) or not head[key].strip():
-            raise ConfigError(where, f"sweep.{key}", "a non-empty string", head.get(key))
-    for key in ("description", "question"):
-        if not isinstance(head.get(key, ""), str):
-            raise ConfigError(where, f"sweep.{key}", "a string", head.get(key))
-    arms = head.get("arms")
-    if not isinstance(arms, list) or not arms or not all(isinstance(a, dict) for a in arms):
-        raise ConfigError(where, "sweep.arms", "a non-empty array of tables ([[sweep.arms]])")
-    names: set[str] = set()
-    for i, arm in enumerate(arms):
-        if not isinstance(arm.get("name"), str) or not arm["name"].strip():
-            raise ConfigError(where, f"sweep.arms[{i}].name", "a non-empty string",
-                              arm.get("name"))
-        if arm["name"].strip() in names:
-            raise ConfigError(where, f"sweep.arms[{i}].name", "a name not used by another "
-                              "arm", arm["name"])
-        names.add(arm["name"].strip())
-    if ("grid" in head) == ("lhs" in head):
-        raise ConfigError(where, "sweep", "exactly one of the tables sweep.grid and sweep.lhs")
-    run = raw.get("run", {})
+    f = validate(SweepFile, raw, where)
+    head = f.sweep
     samples = lhs_seed = None
-    if "grid" in head:
+    if head.grid is not None:
         design = "grid"
-        keys, values = _grid(where, head["grid"])
+        keys, values = _grid(where, head.grid)
     else:
         design = "lhs"
-        seed = run.get("seed", 1) if isinstance(run, dict) else 1
-        keys, values, samples, lhs_seed = _lhs(where, head["lhs"], seed if isinstance(
-            seed, int) and not isinstance(seed, bool) and seed >= 0 else 1)
-    x = head.get("x", keys[0])
+        keys, values, samples, lhs_seed = _lhs(where, head.lhs,
+                                               1 if f.run.seed is None else f.run.seed)
+    x = head.x if "x" in head.model_fields_set else keys[0]
     if x not in keys:
         raise ConfigError(where, "sweep.x", f"one of the swept keys {', '.join(keys)}", x)
     if not all(_number(v[x]) for v in values):
         raise ConfigError(where, "sweep.x", "a swept key with numeric values (the figure's "
                           "x axis)", x)
+    arms = raw["sweep"]["arms"]
     points = []
     for n, vals in enumerate(values):
         items = [_arm_at(where, i, arm, vals, design) for i, arm in enumerate(arms)]
-        comp = {"comparison": {"name": f"{head['name'].strip()} [{_label(vals)}]",
-                               "description": head.get("description", ""),
-                               "question": head.get("question", ""),
-                               "baseline": head["baseline"]},
+        comp = {"comparison": {"name": f"{head.name.strip()} [{_label(vals)}]",
+                               "description": head.description, "question": head.question,
+                               "baseline": head.baseline},
                 "scenarios": items}
         if "run" in raw:
             comp["run"] = raw["run"]
@@ -357,9 +367,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
             key = {"comparison.baseline": "sweep.baseline"}.get(key, key)
             raise ConfigError(e.source, key, e.expected, e.got) from None
         points.append(SweepPoint(index=n, values=vals, spec=spec))
-    return SweepSpec(name=head["name"].strip(), description=head.get("description", ""),
-                     question=head.get("question", ""), source=where, design=design,
-                     keys=keys, x=x, arms=tuple(a["name"].strip() for a in arms),
+    return SweepSpec(name=head.name.strip(), description=head.description,
+                     question=head.question, source=where, design=design,
+                     keys=keys, x=x, arms=tuple(arm.name.strip() for arm in head.arms),
                      points=tuple(points), samples=samples, lhs_seed=lhs_seed)
 
 

@@ -252,3 +252,50 @@ def test_store_package_layout():
     # the code version still hashes the whole package (the store itself left out)
     assert identity._package_root() == Path(simulation.__file__).resolve().parent
     assert "store" in identity._PRESENTATION
+
+
+# ----------------------------------------------------------------------- parameter lists
+
+#: The most parameters a function may take, positional, keyword-only, ``*args`` and
+#: ``**kwargs`` together: kernels take the state and their parameters as records
+#: (:mod:`simulation.kernels.records`) rather than long positional lists.
+MAX_PARAMETERS = 20
+
+
+def _n_parameters(args: ast.arguments) -> int:
+    return (len(args.posonlyargs) + len(args.args) + len(args.kwonlyargs)
+            + (args.vararg is not None) + (args.kwarg is not None))
+
+
+def _scanned_files() -> list[Path]:
+    return [*sorted(PACKAGE.rglob("*.py")), ROOT / "run.py"]
+
+
+def _parameter_counts() -> dict[str, int]:
+    """Every function and lambda of the package and of ``run.py``: ``"file:line name"`` ->
+    its number of parameters."""
+    out = {}
+    for path in _scanned_files():
+        tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                name = getattr(node, "name", "<lambda>")
+                out[f"{path.relative_to(ROOT)}:{node.lineno} {name}"] = _n_parameters(node.args)
+    return out
+
+
+def test_no_function_takes_more_than_20_parameters():
+    counts = _parameter_counts()
+    too_many = {where: n for where, n in counts.items() if n > MAX_PARAMETERS}
+    assert not too_many, (f"functions with more than {MAX_PARAMETERS} parameters (pass "
+                          f"records instead): {too_many}")
+
+
+def test_the_parameter_count_sees_every_kind_of_parameter():
+    """A check of the checker: it finds the kernels, and counts every kind of parameter."""
+    counts = _parameter_counts()
+    assert any(where.endswith(" disease_step") for where in counts)
+    assert ROOT / "run.py" in _scanned_files()
+    node = ast.parse("def f(a, /, b, c=1, *d, e, f=2, **g): pass").body[0]
+    assert _n_parameters(node.args) == 7
+    assert _n_parameters(ast.parse("lambda x, *y: x").body[0].value.args) == 2

@@ -44,20 +44,20 @@ def _free_port() -> int:
 
 
 def test_french_numbers_and_labels():
-    assert dashboard.num(1234.567, 1) == "1\u202f234,6"
-    assert dashboard.num(-0.123, 2, sign=True) == "\u22120,12"
-    assert dashboard.num(-0.001, 2, sign=True) == "+0,00"  # no "-0,00"
-    assert dashboard.num(None) == "n.d." and dashboard.num(float("nan")) == "n.d."
+    """The dashboard writes numbers and names groups in French through simulation.labels
+    (tested in tests/test_labels.py): a paired change has three decimals and its sign,
+    as in the report."""
+    assert dashboard.LANG == "fr"
     assert dashboard.change_text({"diff": 0.5, "diff_lo": -0.25, "diff_hi": 1.0}) == (
-        "+0,50 [\u22120,25 ; +1,00]")
-    assert dashboard.group_label("income_vingtile", "3") == "V3"
-    assert dashboard.group_label("income_quintile", 5) == "Q5"
-    assert dashboard.group_label("department", "31") == "31 Haute-Garonne"
-    assert dashboard.group_label("pcs", "cadres").startswith("Cadres")
-    assert dashboard.group_order("income_vingtile", ["10", "2", "1", "20"]) == [
-        "1", "2", "10", "20"]
-    assert dashboard.group_order("education", ["superieur", "bac", "sans_diplome"]) == [
-        "sans_diplome", "bac", "superieur"]
+        "+0,500 [\u22120,250\u202f; +1,000]")
+    assert dashboard.change_text({"diff": -0.0001, "diff_lo": None, "diff_hi": 0.2}) == (
+        "0,000 [n.d.\u202f; +0,200]")  # no "−0,000"
+    assert dashboard.change_text(None) == "n.d."
+    table = dashboard.pd.DataFrame([{"scenario": "base", "group": g, "value": 80.04}
+                                    for g in ("31", "09")])
+    header, rows = dashboard.changes_table(table, ["base"], "department")
+    assert header[0] == "Département"
+    assert rows == [["09 Ariège", "80,0"], ["31 Haute-Garonne", "80,0"]]
 
 
 def test_tables_escape_every_cell():
@@ -408,3 +408,6 @@ def test_interval_kind_is_stated():
     psa = interval_kind_text({"replicates": 4, "uncertainty": {
         "kind": "chance+parameters", "calibration": "défaut", "calibration_id": 7, "draws": 4}})
     assert "incertitude sur les paramètres" in psa and "«\u00a0défaut\u00a0»" in psa and "4 tirages" in psa
+    effects = interval_kind_text({"replicates": 5, "uncertainty": {"kind": "chance+effects",
+                                                                   "draws": 5}})
+    assert "incertitude sur l'effet des interventions (5 tirages" in effects

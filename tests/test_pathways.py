@@ -15,6 +15,7 @@ import functools
 import inspect
 import math
 import tomllib
+import typing
 from pathlib import Path
 from statistics import NormalDist
 
@@ -91,15 +92,22 @@ def _neutral_interventions() -> np.ndarray:
 
 def call(kernel, a: dict[str, np.ndarray], args: dict) -> None:
     """Call ``kernel`` with the person arrays ``a`` and the other arguments ``args``, matched
-    to its parameters by name; intervention arrays (if the kernel takes any) are neutral."""
+    to its parameters by name, and to the fields of the records it takes (its parameters
+    annotated with a namedtuple: the state, its parameters); intervention arrays (if the
+    kernel takes any) are neutral, and parameters with a default keep it."""
     values = {"n": len(a["pid"]), "chunk": CHUNK, "n_ages": N_AGES,
               "iv": _neutral_interventions(), "eq": np.zeros(7, dtype=np.uint8),
               "former_class": pathways.former_class_table(P),
               "smoking_rules": pathways.smoking_rules(P), **a, **args}
-    names = list(inspect.signature(kernel.py_func).parameters)
-    missing = [name for name in names if name not in values]
+    hints = typing.get_type_hints(kernel.py_func)
+    records = {name: hint for name, hint in hints.items() if hasattr(hint, "_fields")}
+    names = [name for name, param in inspect.signature(kernel.py_func).parameters.items()
+             if param.default is inspect.Parameter.empty or name in values]
+    wanted = [f for name in names for f in (records[name]._fields if name in records else [name])]
+    missing = [name for name in wanted if name not in values]
     assert not missing, f"{kernel.py_func.__name__}: no value for {missing}"
-    kernel(*[values[name] for name in names])
+    kernel(*[records[name](*[values[f] for f in records[name]._fields]) if name in records
+             else values[name] for name in names])
 
 
 def quad(stream: str, pid, year: int = YEAR) -> tuple[float, float, float, float]:

@@ -97,6 +97,51 @@ def test_migrants_are_shared_by_the_scenarios_of_a_comparison():
     assert len(ids_a & ids_b) > 0.9 * len(ids_a)
 
 
+def test_department_net_shares_reproduce_omphale_growth():
+    """Hand check: with the region's natural rate, each department's net migration over
+    2018-2050 is its Omphale growth minus its natural change; shares sum to 1."""
+    codes = ["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"]
+    p18 = demography.department_path(codes, 2018)
+    p50 = demography.department_path(codes, 2050)
+    assert p18.sum() == 5_885_496 and p50.sum() == 6_626_000
+    assert demography.department_path(["31"], 2034)[0] == pytest.approx(
+        1_380_672 + (1_707_000 - 1_380_672) / 2)
+    net = 38_000 * 32
+    rate = (6_626_000 - 5_885_496 - net) / 5_885_496
+    shares = demography.department_net_shares(P, codes)
+    expected = np.maximum(p50 - p18 - rate * p18, 0)
+    assert np.allclose(shares, expected / expected.sum())
+    assert shares[codes.index("31")] > 0.3 and shares[codes.index("34")] > 0.25
+    year = demography.immigrant_department_shares(P, codes, 2030)
+    assert year.sum() == pytest.approx(1.0)
+    w = P["migration.out_rate"] * demography.department_path(codes, 2030) + 38_000 * shares
+    assert np.allclose(year, w / w.sum())
+
+
+def test_departments_are_stepped_agents_and_run_model_stops_at_the_horizon():
+    from simulation.model import Department
+
+    m = HealthInequalityModel(scenario(agents=20_000, years=3))
+    m.run_model()
+    assert not m.running and m.year == m.scenario.start_year + 3
+    assert len(m.yearly_aggregates()) == 3
+    deps = m.department_aggregates()
+    assert len(deps) == 3 * 13 and sorted(deps["year"].unique()) == [2022, 2023, 2024]
+    # the residents of the departments add up to the region; the migrants too
+    y = m.yearly_aggregates().set_index("year")
+    by_year = deps.groupby("year")[["residents", "immigrants", "emigrants"]].sum()
+    assert np.allclose(by_year["residents"], y["population"])
+    assert np.allclose(by_year["immigrants"], y["immigrants"])
+    assert np.allclose(by_year["emigrants"], y["emigrants"])
+    # each department wrote its probability of having no GP into the care tables
+    for d in m.agents_by_type[Department]:
+        assert m.tables.p_no_gp[0, d.index] == d.p_no_gp
+        assert d.p_no_gp_zone == pytest.approx(min(2 * d.p_no_gp, 0.9))
+    # the immigrants go where Omphale's growth is: Haute-Garonne and Herault first
+    inflow = deps.groupby("department")["immigrants"].sum()
+    assert set(inflow.nlargest(2).index) == {"31", "34"}
+
+
 def test_projection_is_chosen_by_name_and_checked():
     assert scenario().with_parameters({"demography.projection": "low"}).parameters[
         "demography.projection"] == "low"

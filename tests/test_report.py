@@ -12,14 +12,8 @@ import matplotlib.image
 import pytest
 
 from simulation.comparison import load_comparison, run_comparison
+from simulation.labels import NNBSP, fmt_interval, fmt_money, fmt_num
 from simulation.report import ReportError, write_report
-from simulation.report.strings import (
-    NNBSP,
-    fmt_interval,
-    fmt_money,
-    fmt_num,
-    fmt_pct,
-)
 from simulation.store import Store, StoreError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,23 +57,6 @@ def _record(summary: dict, **keys) -> dict:
         if all(r.get(k) == v for k, v in keys.items()):
             return r
     raise KeyError(keys)
-
-
-# ------------------------------------------------------------------------- formatting
-
-
-def test_french_and_english_number_formats():
-    assert fmt_num(-1234.56, "fr", 1) == f"\u22121{NNBSP}234,6"
-    assert fmt_num(-1234.56, "en", 1) == "\u22121,234.6"
-    assert fmt_num(0.12, "fr", 2, signed=True) == "+0,12"
-    assert fmt_num(-0.001, "fr", 2, signed=True) == "0,00"  # no "−0,00"
-    assert fmt_num(None, "fr") == "n.d." and fmt_num(float("nan"), "en") == "n/a"
-    assert fmt_interval(-0.5, 0.25, "fr", 2) == f"[\u22120,50{NNBSP}; 0,25]"
-    assert fmt_interval(-0.5, 0.25, "en", 2) == "[\u22120.50, 0.25]"
-    assert fmt_money(20_000_000, "fr") == f"20{NNBSP}M€"
-    assert fmt_money(2_500_000, "en") == "€2.50M"
-    assert fmt_money(300, "fr") == f"300{NNBSP}€"
-    assert fmt_pct(0.2, "fr") == f"20{NNBSP}%" and fmt_pct(0.124, "en") == "12.4%"
 
 
 # ---------------------------------------------------------------------- French report

@@ -19,6 +19,7 @@ carried counts against a fresh census.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numba
 import numpy as np
@@ -26,6 +27,9 @@ from numba import njit, prange
 
 from ..rng import child_id, uniform, uniform_pair
 from .fastmath import exp_neg, norm_ppf, ordinal
+from .records import State, state_of
+
+__all__ = ["State", "state_of"]  # re-exported: the model builds its records from here
 
 #: Offsets of each stratum in the group axis of the counts. Departments come last.
 G_VINGTILE, G_PCS, G_EDUCATION, G_DEPARTMENT = 0, 20, 27, 32
@@ -220,13 +224,20 @@ def year_step(pid, alive, sex, age, department, income_rank, education, pcs, emp
             c_age[j] = min(c_age[j] + stays, max_age)
 
 
+#: Parameters of :func:`place_births`: the probability that a newborn is a boy, the
+#: correlation of the diploma's latent score with the household's income score, the
+#: weights of the status score (diploma, household income by sex, residual by sex:
+#: :func:`simulation.population.status_weights`), the diploma's cut points, the PCS cut
+#: points by sex of the youngest adults, and the PCS by rank of the status score.
+BirthParams = namedtuple("BirthParams", (
+    "p_male", "rho_edu", "g_edu", "g_inc", "resid", "edu_cuts", "pcs_cuts", "pcs_order"))
+
+
 @njit(cache=True, parallel=True)
-def place_births(pid, alive, sex, age, department, income_rank, education, pcs, employment,
-                 rr_death, n_children, event, status_score, parent_pcs, sensitive, smoking,
-                 obese, nuisance, stress, load, insurance, care, conditions, disability,
-                 n, chunk, offsets, key_sex, key_edu, key_pcs, p_male, rho_edu, g_edu, g_inc,
-                 resid, edu_cuts, pcs_cuts, pcs_order, n_ages, newborns):  # pragma: no cover - numba
-    """Write the newborns of the year after row ``n``, in the order of their mothers' rows.
+def place_births(st: State, prm: BirthParams, n, chunk, offsets, key_sex, key_edu, key_pcs,
+                 n_ages, newborns):  # pragma: no cover - numba
+    """Write the newborns of the year after row ``n``, in the order of their mothers' rows;
+    ``prm`` is a :class:`BirthParams`.
 
     A child's id derives from its mother's id and birth order (:func:`rng.child_id`), so
     the same birth in two scenarios gives the same child with the same draws. Children take
@@ -237,6 +248,16 @@ def place_births(pid, alive, sex, age, department, income_rank, education, pcs, 
     insurance, GP and priority zone; the birth opens a sensitive period for the mother.
     Each newborn is counted into ``newborns[chunk]`` (flat [group, sex, age 0]).
     """
+    pid, alive, sex, age, department = st.pid, st.alive, st.sex, st.age, st.department
+    income_rank, education, pcs, employment = st.income_rank, st.education, st.pcs, st.employment
+    rr_death, n_children, event, status_score = (st.rr_death, st.n_children, st.event,
+                                                 st.status_score)
+    parent_pcs, sensitive, smoking, obese = st.parent_pcs, st.sensitive, st.smoking, st.obese
+    nuisance, stress, load, insurance, care = (st.nuisance, st.stress, st.load, st.insurance,
+                                               st.care)
+    conditions, disability = st.conditions, st.disability
+    p_male, rho_edu, g_edu, g_inc, resid = prm.p_male, prm.rho_edu, prm.g_edu, prm.g_inc, prm.resid
+    edu_cuts, pcs_cuts, pcs_order = prm.edu_cuts, prm.pcs_cuts, prm.pcs_order
     n_chunks = (n + chunk - 1) // chunk
     s_edu = math.sqrt(1.0 - rho_edu * rho_edu)
     for c in prange(n_chunks):

@@ -19,8 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..labels import LANGS
 from ..store import StoreError
-from .strings import LANGS, t
+from .strings import t
 
 __all__ = ["ReportError", "write_report"]
 

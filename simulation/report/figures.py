@@ -23,9 +23,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
-from ..population import PCS
+from ..labels import group_order, label, localise
 from .data import ReportData, ScenarioInfo
-from .strings import GAP_SHORT, PCS_LABELS, SEX, t
+from .strings import t
 
 #: Okabe & Ito (2008) colour-blind-safe palette; black is kept for the baseline.
 OKABE_ITO = ("#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
@@ -79,11 +79,12 @@ class _Formatter(ScalarFormatter):
         self.lang = lang
 
     def __call__(self, x: float, pos: int | None = None) -> str:
-        text = super().__call__(x, pos)
-        return text.replace(".", ",") if self.lang == "fr" else text
+        return localise(super().__call__(x, pos), self.lang)
 
 
-def _axes_format(ax: Any, lang: str, x: bool = True, y: bool = True) -> None:
+def axes_format(ax: Any, lang: str, x: bool = True, y: bool = True) -> None:
+    """Tick labels of ``ax``'s numeric axes in ``lang``'s decimal separator (a decimal comma
+    in French, as :func:`simulation.labels.localise` writes it); ``x``/``y``: which axes."""
     if x:
         ax.xaxis.set_major_formatter(_Formatter(lang))
     if y:
@@ -188,10 +189,10 @@ def fig_vingtile(data: ReportData, lang: str) -> Figure | None:
             obs = data.observed[data.observed["sex"] == sex].sort_values("vingtile")
             ax.plot(obs["vingtile"], obs["e0"], color="#555555", linestyle=":", linewidth=1.8,
                     zorder=1)
-            ax.set_title(SEX[lang][sex])
+            ax.set_title(label("sex", sex, lang))
             ax.set_xticks([1, 5, 10, 15, 20])
             ax.set_xlim(0.5, 20.5)
-            _axes_format(ax, lang)
+            axes_format(ax, lang)
         axes[0][0].set_ylabel(t(lang, "ax_e0"))
         fig.supxlabel(t(lang, "ax_vingtile"), fontsize=8.5)
         insee = Line2D([], [], color="#555555", linestyle=":", linewidth=1.8)
@@ -229,10 +230,10 @@ def fig_gap_time(data: ReportData, lang: str) -> Figure | None:
                         bottom.fill_between(d["year"], d["change_lo"], d["change_hi"],
                                             color=s["color"], alpha=0.18, linewidth=0)
             bottom.axhline(0, color=BASELINE_COLOUR, linewidth=1.0)
-            top.set_title(SEX[lang][sex])
+            top.set_title(label("sex", sex, lang))
             for ax in (top, bottom):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-                _axes_format(ax, lang, x=False)
+                axes_format(ax, lang, x=False)
         axes[0][0].set_ylabel(t(lang, "ax_gap"))
         axes[1][0].set_ylabel(t(lang, "ax_gap_change"))
         fig.supxlabel(t(lang, "ax_year", w=data.rolling_years), fontsize=8.5)
@@ -245,8 +246,7 @@ def fig_pcs(data: ReportData, lang: str) -> Figure | None:
     r = data.records
     if r.empty or not (r["by"] == "pcs").any():
         return None
-    present = set(r.loc[r["by"] == "pcs", "group"].dropna())
-    groups = [p for p in PCS if p in present]
+    groups = group_order("pcs", r.loc[r["by"] == "pcs", "group"].dropna())
     styles = arm_styles(data)
     n = len(data.arms)
     with style():
@@ -265,11 +265,11 @@ def fig_pcs(data: ReportData, lang: str) -> Figure | None:
                 ax.errorbar(v, y + offsets[k], xerr=err, color=s["color"], marker=s["marker"],
                             linestyle="none", markersize=sizes[k], elinewidth=0.9,
                             markeredgecolor="white", markeredgewidth=0.4)
-            ax.set_title(SEX[lang][sex])
+            ax.set_title(label("sex", sex, lang))
             ax.set_yticks(y)
-            ax.set_yticklabels([_wrap(PCS_LABELS[lang].get(p, p), 24) for p in groups])
+            ax.set_yticklabels([_wrap(label("pcs", p, lang), 24) for p in groups])
             ax.grid(axis="y", visible=False)
-            _axes_format(ax, lang, y=False)
+            axes_format(ax, lang, y=False)
         fig.supxlabel(t(lang, "ax_e35"), fontsize=8.5)
         _legend(fig, data, lang, lines=False)
     return fig
@@ -318,9 +318,9 @@ def fig_plane(data: ReportData, lang: str) -> Figure | None:
                             markeredgecolor="white", markeredgewidth=0.5)
             ax.axhline(0, color="#444444", linewidth=0.9)
             ax.axvline(0, color="#444444", linewidth=0.9)
-            ax.set_title(SEX[lang][sex])
-            _axes_format(ax, lang)
-        axes[0][0].set_ylabel(t(lang, "ax_reduction", gap=GAP_SHORT[lang][data.main_gap]))
+            ax.set_title(label("sex", sex, lang))
+            axes_format(ax, lang)
+        axes[0][0].set_ylabel(t(lang, "ax_reduction", gap=label("gap", data.main_gap, lang)))
         xlabel = t(lang, "ax_qaly" if scale_k else "ax_qaly_units", years=years)
         fig.supxlabel(xlabel, fontsize=8.5)
         _legend(fig, data, lang, arms=data.scenarios, lines=False)
@@ -358,15 +358,15 @@ def fig_decomposition(data: ReportData, lang: str) -> Figure | None:
             offset = h / 2 if sex == "M" else -h / 2
             ax.barh(y + offset, vals, height=h, color=SEX_COLOUR[sex],
                     hatch=None if sex == "M" else "////", edgecolor="black", linewidth=0.6,
-                    label=SEX[lang][sex], alpha=0.9 if sex == "M" else 0.55,
+                    label=label("sex", sex, lang), alpha=0.9 if sex == "M" else 0.55,
                     xerr=errs if data.has_intervals else None,
                     error_kw={"elinewidth": 0.9, "capsize": 2.5, "ecolor": "black"})
         ax.axvline(0, color="black", linewidth=0.9)
         ax.set_yticks(y)
         ax.set_yticklabels([_wrap(a.label(lang), 34) for a in arms])
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(t(lang, "ax_decomp", gap=GAP_SHORT[lang][data.main_gap]))
-        _axes_format(ax, lang, y=False)
+        ax.set_xlabel(t(lang, "ax_decomp", gap=label("gap", data.main_gap, lang)))
+        axes_format(ax, lang, y=False)
         ax.legend(loc="best")
     return fig
 
@@ -394,18 +394,17 @@ def fig_calibration(data: ReportData, lang: str) -> Figure | None:
             ax.set_xticks([1, 5, 10, 15, 20])
             ax.set_xlim(0.5, 20.5)
             ax.set_ylabel(t(lang, "years_unit"))
-            _axes_format(ax, lang)
+            axes_format(ax, lang)
         fig.supxlabel(t(lang, "ax_vingtile"), fontsize=8.5)
-        handles, labels = [], []
+        handles, texts = [], []
         for sex in ("M", "F"):
+            who = label("sex", sex, lang) + (" : " if lang == "fr" else ": ")
             handles.append(Line2D([], [], color=SEX_COLOUR[sex], marker=SEX_MARKER[sex]))
-            labels.append(f"{SEX[lang][sex]} : " if lang == "fr" else f"{SEX[lang][sex]}: ")
-            labels[-1] += t(lang, "simulated").lower()
+            texts.append(who + t(lang, "simulated").lower())
             handles.append(Line2D([], [], color=SEX_COLOUR[sex], linestyle=":",
                                   linewidth=1.8))
-            labels.append(f"{SEX[lang][sex]} : " if lang == "fr" else f"{SEX[lang][sex]}: ")
-            labels[-1] += t(lang, "insee")
-        fig.legend(handles, labels, loc="outside upper center", ncol=2)
+            texts.append(who + t(lang, "insee"))
+        fig.legend(handles, texts, loc="outside upper center", ncol=2)
     return fig
 
 
@@ -430,7 +429,7 @@ def fig_population(data: ReportData, lang: str) -> Figure | None:
         bottom.legend(fontsize=7.5, ncol=3, loc="lower left")
         for ax in (top, bottom):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
-            _axes_format(ax, lang, x=False)
+            axes_format(ax, lang, x=False)
     return fig
 
 

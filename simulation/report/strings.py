@@ -1,185 +1,25 @@
-"""Words and number formats of the report, in French and in English.
+"""Words of the report, in French and in English.
 
-Everything a reader sees that does not come from the store lives here: headings,
-explanations, labels of categories, and French renderings of the English texts of
+Everything a reader of the report sees that does not come from the store lives here:
+headings, explanations, and French renderings of the English texts of
 :data:`simulation.interventions.TYPES` (the registry's own French, and a few texts of the
 code). A French rendering is keyed by the English text it translates, so that when the
 code's text changes the report falls back to the new English text instead of showing a
 stale translation.
+
+The labels of categories (sexes, PCS, diplomas, departments, gaps...), French typography
+and the number formats, which the dashboard and the console share, live in
+:mod:`simulation.labels`.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
-from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-LANGS = ("fr", "en")
-NNBSP = "\u202f"  # narrow no-break space: French thousands separator and before % and €
-MINUS = "\u2212"
-
-_NA = {"fr": "n.d.", "en": "n/a"}
-
-
-def _finite(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def fmt_num(x: object, lang: str, digits: int = 1, signed: bool = False) -> str:
-    """A number the way the reader's language writes it: decimal comma and narrow spaces
-    between thousands in French, a true minus sign, '+' before positive values when
-    ``signed``; "n.d." (French) or "n/a" (English) when missing."""
-    if not _finite(x):
-        return _NA[lang]
-    x = float(x)
-    text = f"{abs(x):,.{digits}f}"
-    if lang == "fr":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", NNBSP)
-    if round(x, digits) == 0:
-        sign = ""
-    elif x < 0:
-        sign = MINUS
-    else:
-        sign = "+" if signed else ""
-    return sign + text
-
-
-def fmt_interval(lo: object, hi: object, lang: str, digits: int = 1,
-                 signed: bool = False) -> str:
-    """``[lo ; hi]`` in French, ``[lo, hi]`` in English."""
-    sep = NNBSP + "; " if lang == "fr" else ", "
-    return (f"[{fmt_num(lo, lang, digits, signed)}{sep}"
-            f"{fmt_num(hi, lang, digits, signed)}]")
-
-
-def fmt_pct(share: object, lang: str, digits: int = 0) -> str:
-    """A share (0.2) as a percentage ("20 %" in French, "20%" in English)."""
-    if not _finite(share):
-        return _NA[lang]
-    value = 100 * float(share)
-    if digits == 0 and abs(value - round(value)) > 1e-9:
-        digits = 1
-    return fmt_num(value, lang, digits) + (NNBSP + "%" if lang == "fr" else "%")
-
-
-def fmt_money(eur: object, lang: str) -> str:
-    """Euros: "20 M€" / "€20M" from a million up, else "12 345 €" / "€12,345"."""
-    if not _finite(eur):
-        return _NA[lang]
-    eur = float(eur)
-    if abs(eur) >= 1e6:
-        m = eur / 1e6
-        digits = 0 if abs(m - round(m)) < 5e-3 else (1 if abs(m) >= 10 else 2)
-        num = fmt_num(m, lang, digits)
-        return f"{num}{NNBSP}M€" if lang == "fr" else f"€{num}M".replace("€−", "−€")
-    num = fmt_num(eur, lang, 0)
-    return f"{num}{NNBSP}€" if lang == "fr" else f"€{num}".replace("€−", "−€")
-
-
-def fmt_count(x: object, lang: str) -> str:
-    """A count, rounded to a sensible number of figures (whole region, not exact)."""
-    if not _finite(x):
-        return _NA[lang]
-    x = float(x)
-    if abs(x) >= 100:
-        mag = 10 ** max(0, int(math.floor(math.log10(abs(x)))) - 2)
-        x = round(x / mag) * mag
-    return fmt_num(x, lang, 0)
-
-
-_MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}
-
-
-def fmt_date(d: date | datetime | None, lang: str) -> str:
-    if d is None:
-        return _NA[lang]
-    month = _MONTHS[lang][d.month - 1]
-    return f"{d.day} {month} {d.year}" if lang == "fr" else f"{d.day} {month} {d.year}"
-
-
-def join_words(items: list[str], lang: str) -> str:
-    """"a, b et c" / "a, b and c"."""
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    last = " et " if lang == "fr" else " and "
-    return ", ".join(items[:-1]) + last + items[-1]
-
-
-# ------------------------------------------------------------------------ category labels
-
-SEX = {"fr": {"M": "Hommes", "F": "Femmes"}, "en": {"M": "Men", "F": "Women"}}
-
-PCS_LABELS = {
-    "fr": {"agriculteurs": "Agriculteurs exploitants",
-           "artisans_commercants": "Artisans, commerçants, chefs d'entreprise",
-           "cadres": "Cadres", "professions_intermediaires": "Professions intermédiaires",
-           "employes": "Employés", "ouvriers": "Ouvriers",
-           "inactifs": "Sans activité professionnelle"},
-    "en": {"agriculteurs": "Farmers", "artisans_commercants":
-           "Craftsmen, shopkeepers, business owners", "cadres": "Managers and professionals",
-           "professions_intermediaires": "Intermediate occupations",
-           "employes": "Clerical and service workers", "ouvriers": "Manual workers",
-           "inactifs": "Never employed"},
-}
-
-EDUCATION_LABELS = {
-    "fr": {"sans_diplome": "sans diplôme", "brevet": "brevet", "cap_bep": "CAP ou BEP",
-           "bac": "baccalauréat", "superieur": "diplôme du supérieur"},
-    "en": {"sans_diplome": "no diploma", "brevet": "lower secondary (brevet)",
-           "cap_bep": "vocational (CAP, BEP)", "bac": "baccalauréat",
-           "superieur": "higher education"},
-}
-
-#: Accented names of the departments of Occitanie (the data file spells them without).
-DEPARTMENT_NAMES = {
-    "09": "Ariège", "11": "Aude", "12": "Aveyron", "30": "Gard", "31": "Haute-Garonne",
-    "32": "Gers", "34": "Hérault", "46": "Lot", "48": "Lozère", "65": "Hautes-Pyrénées",
-    "66": "Pyrénées-Orientales", "81": "Tarn", "82": "Tarn-et-Garonne",
-}
-
-PATHWAY_LABELS = {
-    "fr": {"smoking": "le tabagisme", "obesity": "l'obésité",
-           "environment": "l'environnement du logement", "stress": "le stress psychosocial",
-           "care": "l'accès aux soins",
-           "disease": "la vulnérabilité aux maladies chroniques et leur gradient résiduel",
-           "mortality": "le gradient résiduel de mortalité"},
-    "en": {"smoking": "smoking", "obesity": "obesity",
-           "environment": "the home's environment", "stress": "psychosocial stress",
-           "care": "access to care",
-           "disease": "vulnerability to chronic disease and its residual gradient",
-           "mortality": "the residual gradient of mortality"},
-}
-
-GAP_LABELS = {
-    "fr": {"V20-V1": "5 % les plus aisés − 5 % les plus modestes (V20 − V1)",
-           "Q5-Q1": "20 % les plus aisés − 20 % les plus modestes (Q5 − Q1)",
-           "cadres-ouvriers": "cadres − ouvriers"},
-    "en": {"V20-V1": "richest 5% − poorest 5% (V20 − V1)",
-           "Q5-Q1": "richest 20% − poorest 20% (Q5 − Q1)",
-           "cadres-ouvriers": "managers − manual workers"},
-}
-GAP_WORDS = {
-    "fr": {"V20-V1": "les 5 % les plus aisés et les 5 % les plus modestes (V20 − V1)",
-           "Q5-Q1": "les 20 % les plus aisés et les 20 % les plus modestes (Q5 − Q1)",
-           "cadres-ouvriers": "cadres et ouvriers"},
-    "en": {"V20-V1": "the richest 5% and the poorest 5% (V20 − V1)",
-           "Q5-Q1": "the richest 20% and the poorest 20% (Q5 − Q1)",
-           "cadres-ouvriers": "managers and manual workers"},
-}
-GAP_SHORT = {
-    "fr": {"V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "cadres − ouvriers"},
-    "en": {"V20-V1": "V20 − V1", "Q5-Q1": "Q5 − Q1", "cadres-ouvriers": "managers − manual"},
-}
+from ..labels import typography
 
 # ------------------------------------------------ French renderings of interventions.TYPES
 
@@ -200,19 +40,6 @@ def _registry_fr() -> dict[str, str]:
         for key, fr in kind.texts_fr.items():
             out[getattr(kind, key)] = fr
     return out
-
-
-_FR_SPACES = ((" :", "\u00a0:"), (" ;", NNBSP + ";"), (" ?", NNBSP + "?"), (" !", NNBSP + "!"),
-              ("« ", "«\u00a0"), (" »", "\u00a0»"), (" %", NNBSP + "%"), (" €", NNBSP + "€"))
-
-
-def typography(text: str, lang: str) -> str:
-    """French typography: no-break spaces before : ; ? ! % € and inside « »."""
-    if lang != "fr":
-        return text
-    for a, b in _FR_SPACES:
-        text = text.replace(a, b)
-    return text
 
 
 def translate(text: str, lang: str) -> tuple[str, bool]:
@@ -1028,6 +855,24 @@ def t(lang: str, key: str, **values: object) -> str:
     given: escape user-supplied strings before passing them when the result is HTML)."""
     text = typography(T[lang][key], lang)
     return text.format(**values) if values else text
+
+
+def interval_kind(uncertainty: dict[str, Any] | None, replicates: int | None,
+                  lang: str) -> str:
+    """One sentence on what a comparison's intervals include, from its summary's
+    ``uncertainty`` record: the simulation's chance only; chance and the interventions'
+    effects; or chance and parameter uncertainty (which calibration's posterior). The
+    report and the dashboard both say it with this function."""
+    u = uncertainty or {}
+    kind = u.get("kind")
+    if kind == "chance+effects":
+        return t(lang, "interval_kind_effects", n=u.get("draws", replicates))
+    if kind != "chance+parameters":
+        return t(lang, "interval_kind_chance")
+    text = t(lang, "interval_kind_psa", calibration=u.get("calibration"),
+             id=u.get("calibration_id"), n=u.get("draws", replicates))
+    return text + (" " + t(lang, "interval_effects_too") if u.get("intervention_effects")
+                   else "")
 
 
 # ------------------------------------------------ parameters and data files, in French

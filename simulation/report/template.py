@@ -2,8 +2,8 @@
 
 Every string that comes from a user (comparison and scenario names, descriptions,
 questions, intervention names, effect sources written in scenario files) goes through
-:func:`esc` (``html.escape``); numbers go through the formatters of
-:mod:`simulation.report.strings`. The page loads nothing: no script, no external style
+:func:`esc` (``html.escape``); numbers and the labels of categories go through
+:mod:`simulation.labels`. The page loads nothing: no script, no external style
 sheet, no web font; figures are embedded as base64 data URIs.
 """
 
@@ -15,31 +15,29 @@ import math
 from importlib import resources
 from typing import Any
 
-from .data import ReportData, ScenarioInfo
-from .figures import counterfactuals
-from .strings import (
-    DEPARTMENT_NAMES,
-    EDUCATION_LABELS,
-    GAP_SHORT,
-    GAP_WORDS,
+from ..labels import (
+    CHANGE_DIGITS,
     NNBSP,
-    PATHWAY_LABELS,
-    PCS_LABELS,
-    SEX,
-    T,
-    data_file_texts,
+    YEARS_DIGITS,
     fmt_count,
     fmt_date,
+    fmt_estimate,
     fmt_interval,
     fmt_money,
     fmt_num,
     fmt_pct,
+    fmt_years,
+    join_interval,
     join_words,
-    parameter_text,
-    t,
-    translate,
+    label,
+    label_in_text,
+    localise,
+    not_available,
     typography,
 )
+from .data import ReportData, ScenarioInfo
+from .figures import counterfactuals
+from .strings import T, data_file_texts, interval_kind, parameter_text, t, translate
 
 CSS = """
 :root { --ink: #1a1a1a; --muted: #4d4d4d; --rule: #b3b3b3; --soft: #f2f2f2; }
@@ -154,7 +152,7 @@ def _val(rec: dict[str, Any] | None, key: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _interval_excludes_zero(rec: dict[str, Any] | None, digits: int = 3) -> bool:
+def _interval_excludes_zero(rec: dict[str, Any] | None, digits: int = CHANGE_DIGITS) -> bool:
     """Whether the change's interval, as displayed (rounded), lies on one side of zero."""
     lo, hi = _val(rec, "diff_lo"), _val(rec, "diff_hi")
     if lo is None or hi is None:
@@ -163,7 +161,7 @@ def _interval_excludes_zero(rec: dict[str, Any] | None, digits: int = 3) -> bool
 
 
 def _cell_value(data: ReportData, rec: dict[str, Any] | None, baseline: bool, lang: str,
-                digits: int = 1, change_digits: int = 3) -> str:
+                digits: int = YEARS_DIGITS, change_digits: int = CHANGE_DIGITS) -> str:
     """A headline cell: the value; for the baseline its interval, for a scenario its
     paired change and the change's interval."""
     value = fmt_num(_val(rec, "value"), lang, digits)
@@ -188,12 +186,12 @@ def _arm_label(arm: ScenarioInfo, index: int, lang: str) -> str:
 def gap_table(data: ReportData, lang: str, metric: str, caption_key: str) -> str:
     gaps = ("Q5-Q1", "V20-V1", "cadres-ouvriers")
     head1 = _tag("th", esc(t(lang, "col_scenario")), rowspan="2")
-    head1 += "".join(_tag("th", esc(GAP_SHORT[lang][g]), colspan="2") for g in gaps)
+    head1 += "".join(_tag("th", esc(label("gap", g, lang)), colspan="2") for g in gaps)
     head2 = "".join(_tag("th", esc(t(lang, "col_birth"))) + _tag("th", esc(t(lang, "col_35")))
                     for _ in gaps)
     body = ""
     for sex in ("M", "F"):
-        rows = _tag("tr", _tag("th", esc(SEX[lang][sex]), "group",
+        rows = _tag("tr", _tag("th", esc(label("sex", sex, lang)), "group",
                                colspan=str(1 + 2 * len(gaps))))
         for i, arm in enumerate(data.arms):
             cells = _tag("th", _arm_label(arm, i, lang), "row")
@@ -206,10 +204,11 @@ def gap_table(data: ReportData, lang: str, metric: str, caption_key: str) -> str
     first, last = _first_last(data)
     table = _tag("table", _tag("caption", esc(t(lang, caption_key)))
                  + _tag("thead", _tag("tr", head1) + _tag("tr", head2)) + body)
-    text = t(lang, "tbl_gap_note", first=first, last=last) + " " + interval_kind(data, lang)
+    text = (t(lang, "tbl_gap_note", first=first, last=last) + " "
+            + interval_kind(data.uncertainty, data.replicates, lang))
     if not data.has_intervals:
         text += " " + t(lang, "single_replicate")
-    if fmt_num(None, lang) in body:
+    if not_available(lang) in body:
         text += " " + t(lang, "undefined_note")
     note = _p(esc(text), "tnote")
     return table + note
@@ -226,8 +225,7 @@ def _signed_record(rec: dict[str, Any] | None, negate: bool) -> tuple[Any, Any, 
 def _num_cell(value: Any, lo: Any, hi: Any, data: ReportData, lang: str, fmt: Any) -> str:
     inner = fmt(value)
     if data.has_intervals and lo is not None and hi is not None and value is not None:
-        sep = NNBSP + "; " if lang == "fr" else ", "
-        inner += f'<span class="sub">[{fmt(lo)}{sep}{fmt(hi)}]</span>'
+        inner += f'<span class="sub">{join_interval(fmt(lo), fmt(hi), lang)}</span>'
     return _tag("td", inner, "num")
 
 
@@ -238,8 +236,8 @@ def cost_table(data: ReportData, lang: str) -> str:
             "col_cost_qaly"]
     head = "".join(_tag("th", esc(t(lang, c)), rowspan="2") for c in cols)
     main = data.main_gap
-    head += _tag("th", esc(t(lang, "col_per_meur", gap=GAP_SHORT[lang][main])), colspan="2")
-    head2 = _tag("th", esc(SEX[lang]["M"])) + _tag("th", esc(SEX[lang]["F"]))
+    head += _tag("th", esc(t(lang, "col_per_meur", gap=label("gap", main, lang))), colspan="2")
+    head2 = _tag("th", esc(label("sex", "M", lang))) + _tag("th", esc(label("sex", "F", lang)))
     rows = ""
 
     def count(x: Any) -> str:
@@ -285,7 +283,7 @@ def cost_table(data: ReportData, lang: str) -> str:
     effects = (data.summary.get("horizon") or {}).get("effects", "simulation")
     horizon = t(lang, f"horizon_{effects}", years=years)
     note = t(lang, "tbl_cost_note", util=fmt_num(util, lang, 2), rate=fmt_pct(rate, lang),
-             years=years, gap=GAP_SHORT[lang][main], horizon=horizon)
+             years=years, gap=label("gap", main, lang), horizon=horizon)
     table = _tag("table", _tag("caption", esc(t(lang, "tbl_cost_caption")))
                  + _tag("thead", _tag("tr", head) + _tag("tr", head2)) + _tag("tbody", rows))
     return table + _p(esc(note), "tnote")
@@ -305,9 +303,9 @@ def equity_table(data: ReportData, lang: str) -> str:
         cells = _tag("th", _arm_label(arm, i, lang), "row")
         for q in range(1, 6):
             rec = data.record(arm.name, "qale", by="income_quintile", group=str(q))
-            cells += _cell_value(data, rec, arm.is_baseline, lang, change_digits=3)
+            cells += _cell_value(data, rec, arm.is_baseline, lang)
         cells += _cell_value(data, data.record(arm.name, "ede_atkinson"), arm.is_baseline,
-                             lang, change_digits=3)
+                             lang)
         rows += _tag("tr", cells, "base" if arm.is_baseline else None)
     p = data.baseline.scenario.parameters if data.baseline.scenario is not None else {}
     first, last = _first_last(data)
@@ -322,7 +320,7 @@ def equity_table(data: ReportData, lang: str) -> str:
 def extra_table(data: ReportData, lang: str) -> str:
     head = _tag("th", esc(t(lang, "col_scenario")), rowspan="2")
     head += _tag("th", esc(t(lang, "col_sii")), colspan="2")
-    head2 = _tag("th", esc(SEX[lang]["M"])) + _tag("th", esc(SEX[lang]["F"]))
+    head2 = _tag("th", esc(label("sex", "M", lang))) + _tag("th", esc(label("sex", "F", lang)))
     rows = ""
     for i, arm in enumerate(data.arms):
         cells = _tag("th", _arm_label(arm, i, lang), "row")
@@ -337,7 +335,7 @@ def extra_table(data: ReportData, lang: str) -> str:
 # --------------------------------------------------------------------------- key points
 
 
-def years_text(x: float | None, lang: str, digits: int = 2) -> str:
+def years_text(x: float | None, lang: str, digits: int = CHANGE_DIGITS) -> str:
     """"−0,12 an (environ 1 mois)" / "−2,55 ans (environ 31 mois)": years, with months
     for changes between a few weeks and two years."""
     num = fmt_num(x, lang, digits, signed=True)
@@ -355,10 +353,10 @@ def key_points(data: ReportData, lang: str) -> str:
 
     def gap(sex: str, by: str) -> str:
         rec = data.record(data.baseline.name, "gap_e", sex=sex, by=by, age=0)
-        return fmt_num(_val(rec, "value"), lang, 1)
+        return fmt_years(_val(rec, "value"), lang)
 
     main = data.main_gap
-    words = typography(GAP_WORDS[lang][main], lang)
+    words = label("gap_words", main, lang)
     items = [esc(t(lang, "key_baseline", name=data.baseline.label(lang), gap_words=words,
                    m=gap("M", main), f=gap("F", main), cm=gap("M", "cadres-ouvriers"),
                    cf=gap("F", "cadres-ouvriers"), first=first, last=last))]
@@ -366,15 +364,16 @@ def key_points(data: ReportData, lang: str) -> str:
         parts, excludes, extremes = {}, [], {}
         for sex in ("M", "F"):
             rec = data.record(arm.name, "gap_e", sex=sex, by=main, age=0)
-            ci = (fmt_interval(_val(rec, "diff_lo"), _val(rec, "diff_hi"), lang, 3, signed=True)
-                  if data.has_intervals else "")
-            parts[sex] = (years_text(_val(rec, "diff"), lang, 3), ci)
+            ci = (fmt_interval(_val(rec, "diff_lo"), _val(rec, "diff_hi"), lang,
+                               CHANGE_DIGITS, signed=True) if data.has_intervals else "")
+            parts[sex] = (years_text(_val(rec, "diff"), lang), ci)
             if _interval_excludes_zero(rec):
                 excludes.append(sex)
             ext = data.record(arm.name, "gap_e", sex=sex, by="V20-V1", age=0)
-            extremes[sex] = fmt_num(_val(ext, "diff"), lang, 3, signed=True) + (
-                " " + fmt_interval(_val(ext, "diff_lo"), _val(ext, "diff_hi"), lang, 3,
-                                   signed=True) if data.has_intervals else "")
+            extremes[sex] = (fmt_estimate(_val(ext, "diff"), _val(ext, "diff_lo"),
+                                          _val(ext, "diff_hi"), lang, CHANGE_DIGITS, signed=True)
+                             if data.has_intervals else fmt_years(_val(ext, "diff"), lang,
+                                                                  change=True))
         if not data.has_intervals:
             verdict = t(lang, "verdict_na")
         elif len(excludes) == 2:
@@ -386,7 +385,7 @@ def key_points(data: ReportData, lang: str) -> str:
         cost = _val(data.record(arm.name, "cost_eur_per_year"), "value")
         cost_text = (t(lang, "key_cost", cost=fmt_money(cost, lang)) if cost
                      else (t(lang, "key_cf") if arm.equalise else ""))
-        text = t(lang, "key_scenario", name=arm.label(lang), gap=GAP_SHORT[lang][main],
+        text = t(lang, "key_scenario", name=arm.label(lang), gap=label("gap", main, lang),
                  m=parts["M"][0], mi=parts["M"][1],
                  f=parts["F"][0], fi=parts["F"][1], cost=cost_text, verdict=verdict)
         if main == "Q5-Q1" and all(_val(data.record(arm.name, "gap_e", sex=x, by="V20-V1",
@@ -397,7 +396,7 @@ def key_points(data: ReportData, lang: str) -> str:
                          .replace(" ,", ",")))
     out = ""
     if main != "Q5-Q1":
-        out += _tag("div", _p(esc(t(lang, "gap_fallback", gap=GAP_SHORT[lang][main]))), "box")
+        out += _tag("div", _p(esc(t(lang, "gap_fallback", gap=label("gap", main, lang)))), "box")
     out += _tag("ul", "".join(_tag("li", i) for i in items), "key")
     if data.scenarios:
         out += _p(esc(t(lang, "key_reading")))
@@ -421,13 +420,10 @@ def warnings(data: ReportData, lang: str) -> str:
 
 
 def _groups_text(alloc: Any, lang: str) -> str:
-    if alloc.by == "pcs":
-        names = [PCS_LABELS[lang].get(g, g).lower() if lang == "fr" else
-                 PCS_LABELS[lang].get(g, g) for g in alloc.groups]
-    elif alloc.by == "education":
-        names = [EDUCATION_LABELS[lang].get(g, g) for g in alloc.groups]
+    if alloc.by in ("pcs", "education"):
+        names = [label_in_text(alloc.by, g, lang) for g in alloc.groups]
     else:
-        names = [f"{DEPARTMENT_NAMES.get(g, g)} ({g})" for g in alloc.groups]
+        names = [f"{label('department', g, lang)} ({g})" for g in alloc.groups]
     return join_words(names, lang)
 
 
@@ -515,7 +511,7 @@ def scenario_block(arm: ScenarioInfo, index: int, data: ReportData, lang: str) -
     if arm.text(lang):
         out += _p(esc(t(lang, "description")) + "<em>" + esc(arm.text(lang)) + "</em>")
     if sc.equalise:
-        paths = [PATHWAY_LABELS[lang].get(p, p) for p in sc.equalise]
+        paths = [label("pathway", p, lang) for p in sc.equalise]
         out += _p(esc(t(lang, "counterfactual", pathways=join_words(paths, lang))))
     if not sc.interventions and not sc.equalise:
         out += _p(esc(t(lang, "no_intervention")))
@@ -556,26 +552,26 @@ def decomposition_table(data: ReportData, lang: str) -> str:
     arms = counterfactuals(data)
     head = _tag("th", esc(t(lang, "col_scenario")), rowspan="2")
     head += _tag("th", esc(t(lang, "col_pathways")), rowspan="2")
-    head += "".join(_tag("th", esc(SEX[lang][s]), colspan="2") for s in ("M", "F"))
+    head += "".join(_tag("th", esc(label("sex", s, lang)), colspan="2") for s in ("M", "F"))
     head2 = (_tag("th", esc(t(lang, "col_reduction"))) + _tag("th", esc(t(lang, "col_share"))))
     head2 *= 2
     rows = ""
     for arm in arms:
         i = data.arms.index(arm)
         cells = _tag("th", _arm_label(arm, i, lang), "row")
-        paths = join_words([PATHWAY_LABELS[lang].get(p, p) for p in arm.equalise], lang)
+        paths = join_words([label("pathway", p, lang) for p in arm.equalise], lang)
         cells += _tag("td", esc(paths), "text")
         for sex in ("M", "F"):
             rec = data.record(arm.name, "gap_e", sex=sex, by=data.main_gap, age=0)
             d, lo, hi = _signed_record(rec, True)
-            cells += _num_cell(d, lo, hi, data, lang, lambda x: fmt_num(x, lang, 2, True))
+            cells += _num_cell(d, lo, hi, data, lang, lambda x: fmt_years(x, lang, change=True))
             base = _val(data.record(data.baseline.name, "gap_e", sex=sex, by=data.main_gap,
                                     age=0), "value")
             share = d / base if d is not None and base else None
             cells += _tag("td", fmt_pct(share, lang) if share is not None
-                          else fmt_num(None, lang), "num")
+                          else not_available(lang), "num")
         rows += _tag("tr", cells)
-    caption = t(lang, "decomp_table_caption", gap=GAP_SHORT[lang][data.main_gap])
+    caption = t(lang, "decomp_table_caption", gap=label("gap", data.main_gap, lang))
     return _tag("table", _tag("caption", esc(caption))
                 + _tag("thead", _tag("tr", head) + _tag("tr", head2)) + _tag("tbody", rows))
 
@@ -589,8 +585,7 @@ def _param_value(v: Any, lang: str) -> str:
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, float):
-        text = f"{v:g}"
-        return text.replace(".", ",") if lang == "fr" else text
+        return localise(f"{v:g}", lang)
     return str(v)
 
 
@@ -643,9 +638,9 @@ def registry_table(lang: str) -> str:
     head = "".join(_tag("th", esc(t(lang, c))) for c in cols)
     rows = ""
     for kind in TYPES:
-        sep = NNBSP + "; " if lang == "fr" else ", "
-        rng = (f"{fmt_pct(kind.effect, lang)} [{fmt_pct(kind.effect_low, lang)}{sep}"
-               f"{fmt_pct(kind.effect_high, lang)}]")
+        rng = (f"{fmt_pct(kind.effect, lang)} "
+               + join_interval(fmt_pct(kind.effect_low, lang), fmt_pct(kind.effect_high, lang),
+                               lang))
         cells = _tag("th", esc(kind.label(lang)), "row")
         cells += _tag("td", esc(rng) + "<br><span class='src'>"
                       + esc(kind.text("effect_unit", lang)) + "</span>", "text")
@@ -748,14 +743,14 @@ def version_section(data: ReportData, lang: str, model_version: str,
     rows = [
         ("ver_comparison", str(data.comparison_id)),
         ("ver_model", model_version),
-        ("ver_runs", ", ".join(codes) or fmt_num(None, lang)),
+        ("ver_runs", ", ".join(codes) or not_available(lang)),
         ("ver_report", report_code),
-        ("ver_commit", ", ".join(commits) or fmt_num(None, lang)),
+        ("ver_commit", ", ".join(commits) or not_available(lang)),
         ("ver_seed", str(s.get("seed"))),
         ("ver_agents", fmt_num(s.get("agents"), lang, 0)),
         ("ver_horizon", f"{s['start_year']}–{int(s['start_year']) + int(s['years']) - 1}"
-         if s.get("start_year") is not None and s.get("years") else fmt_num(None, lang)),
-        ("ver_window", f"{first}–{last}" if first is not None else fmt_num(None, lang)),
+         if s.get("start_year") is not None and s.get("years") else not_available(lang)),
+        ("ver_window", f"{first}–{last}" if first is not None else not_available(lang)),
     ]
     dl = "".join(_tag("dt", esc(t(lang, k))) + _tag("dd", f"<code>{esc(v)}</code>")
                  for k, v in rows)
@@ -774,25 +769,12 @@ def version_section(data: ReportData, lang: str, model_version: str,
     return out
 
 
-def interval_kind(data: ReportData, lang: str) -> str:
-    """One sentence: chance only, or chance and parameter uncertainty (which posterior)."""
-    u = data.uncertainty
-    if not data.has_parameter_uncertainty:
-        return t(lang, "interval_kind_chance")
-    if u.get("kind") == "chance+effects":
-        return t(lang, "interval_kind_effects", n=u.get("draws", data.replicates))
-    text = t(lang, "interval_kind_psa", calibration=u.get("calibration"),
-             id=u.get("calibration_id"), n=u.get("draws", data.replicates))
-    return text + (" " + t(lang, "interval_effects_too") if u.get("intervention_effects")
-                   else "")
-
-
 def uncertainty_section(data: ReportData, lang: str, specs: dict[str, Any]) -> str:
     counts = parameter_counts(specs)
     agents = int(data.summary.get("agents") or 0)
     u = data.uncertainty
     psa = data.has_parameter_uncertainty
-    out = _tag("div", _p(esc(interval_kind(data, lang))), "box")
+    out = _tag("div", _p(esc(interval_kind(data.uncertainty, data.replicates, lang))), "box")
     if data.has_intervals and psa and u.get("kind") == "chance+effects":
         out += _p(esc(t(lang, "unc_effects_p1", n=data.replicates)))
     elif data.has_intervals and psa:
@@ -861,9 +843,9 @@ def page(data: ReportData, lang: str, figures: dict[str, tuple[str, bytes]],
                            if data.baseline.scenario is not None else "central")}),
         "e35_by_pcs": ("fig_pcs_caption", "fig_pcs_read", {}),
         "equity_efficiency": ("fig_plane_caption", "fig_plane_read",
-                              {"years": s.get("years"), "gap": GAP_SHORT[lang][data.main_gap]}),
+                              {"years": s.get("years"), "gap": label("gap", data.main_gap, lang)}),
         "decomposition": ("fig_decomp_caption", "fig_decomp_read",
-                          {"gap": GAP_SHORT[lang][data.main_gap]}),
+                          {"gap": label("gap", data.main_gap, lang)}),
         "calibration": ("fig_calib_caption", "fig_calib_read", {"first": first, "last": last}),
     }
 
