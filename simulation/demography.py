@@ -206,3 +206,13 @@ def immigrant_department_shares(params: dict[str, Any], codes: list[str],
     net = max(float(params["migration.net_per_year"][projection_index(params)]), 0.0)
     w = params["migration.out_rate"] * pop + net * department_net_shares(params, codes)
     return w / w.sum()
+
+
+def sep_mortality_scale(params: dict[str, Any], year: int) -> np.ndarray:
+    """Factor of the socioeconomic log relative risks of death in ``year`` by sex:
+    ``exp(mortality.sep_trend * (year - middle))`` after the middle year of the calibration
+    period (``mortality.qx_first_year..qx_last_year``), 1 before it and when the trend is
+    0 (the default)."""
+    pace = np.asarray(params["mortality.sep_trend"], float)
+    middle = (params["mortality.qx_first_year"] + params["mortality.qx_last_year"]) / 2.0
+    return np.exp(pace * max(year - middle, 0.0))

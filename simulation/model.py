@@ -311,6 +311,7 @@ class HealthInequalityModel(mesa.Model):
         tables, ng = self.tables, self._n_groups
         self._plan_interventions()
         self.agents_by_type[Department].do("step")
+        self._sep_trend(year)
         if self.pathways_enabled:
             self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
             pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
@@ -388,6 +389,18 @@ class HealthInequalityModel(mesa.Model):
         if year not in self._hazards:
             self._hazards[year] = self._h0 * demography.mortality_trend(self.params, year)
         return self._hazards[year]
+
+    def _sep_trend(self, year: int) -> None:
+        """The year's socioeconomic relative risks of death in the tables: their logs times
+        :func:`simulation.demography.sep_mortality_scale` (only when
+        ``mortality.sep_trend`` is not 0)."""
+        if not np.any(np.asarray(self.params["mortality.sep_trend"], float)):
+            return
+        k = demography.sep_mortality_scale(self.params, year)[:, None, None]
+        base_inc = pathways.residual_mortality_gradient(self.params)
+        base_sep = pathways.sep_mortality_rr(self.params)
+        self.tables.rr_death_income = np.exp(k * np.log(base_inc))
+        self.tables.rr_death_sep = np.exp(k * np.log(base_sep))
 
     def immigrant_shares(self, year: int) -> np.ndarray:
         """Shares of ``year``'s immigrants by department (index order), cached by year."""

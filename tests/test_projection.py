@@ -162,3 +162,34 @@ def test_run_json_has_net_migration_and_validation_uses_the_observed_years(tmp_p
 
     args = build_parser().parse_args(["validate-baseline"])
     assert args.start_year == 2012 and args.years == 5
+
+
+def test_sep_mortality_trend_scales_the_log_relative_risks():
+    """Hand check of the option: exp(pace * (year - middle of 2012-2016)) after 2014, 1
+    before; the default 0 leaves the tables as built."""
+    fast = dict(P, **{"mortality.sep_trend": [-0.02, 0.01]})
+    assert np.allclose(demography.sep_mortality_scale(fast, 2013), 1.0)
+    assert np.allclose(demography.sep_mortality_scale(fast, 2024),
+                       [np.exp(-0.2), np.exp(0.1)])
+    assert np.all(demography.sep_mortality_scale(P, 2040) == 1.0)
+
+    def first_year(trend):
+        sc = scenario(agents=6000, years=1).with_parameters({"mortality.sep_trend": trend})
+        m = HealthInequalityModel(sc)
+        m.run_years()
+        pop, n = m.population, m.population.n
+        adult = (pop.alive[:n] == 1) & (pop.age[:n] >= 30) & (pop.age[:n] < 70)
+        rank, rr = pop.income_rank[:n][adult], pop.rr_death[:n][adult]
+        return m.tables, rr[rank < 0.2].mean() / rr[rank >= 0.8].mean()
+
+    from simulation import pathways
+
+    base_tables, base_ratio = first_year([0.0, 0.0])
+    assert np.array_equal(base_tables.rr_death_sep, pathways.sep_mortality_rr(P))
+    tables, ratio = first_year([-0.1, -0.1])
+    k = np.exp(-0.1 * (2022 - 2014))
+    assert np.allclose(np.log(tables.rr_death_sep), k * np.log(pathways.sep_mortality_rr(P)))
+    assert np.allclose(np.log(tables.rr_death_income),
+                       k * np.log(pathways.residual_mortality_gradient(P)))
+    # the relative risk of the poorest fifth against the richest narrows
+    assert 1.0 < ratio < base_ratio
