@@ -247,6 +247,7 @@ class HealthInequalityModel(mesa.Model):
                             first_year, equalise=flags)
         self._alive_counts = self.census()  # carried forward by step()
         self._burn_in()
+        self._renormalise_mortality()
         if key is not None and scenario.agents <= BURN_IN_CACHE_MAX_AGENTS:
             _BURN_IN_CACHE.clear()
             _BURN_IN_CACHE[key] = (self.population.copy(), copy.deepcopy(self.tables),
@@ -289,6 +290,39 @@ class HealthInequalityModel(mesa.Model):
         self.reached.clear()
         self.datacollector = self._collector()
         self.steps = 0
+
+    def _renormalise_mortality(self) -> None:
+        """Hold the start year on the baseline hazard of that year: the burn-in has removed
+        the frailest of the population drawn from cross-sectional prevalences, so its
+        relative risks of death no longer average to the normalisation made at the draw.
+        The death normaliser is multiplied by the factor by [sex, 5-year age band] with
+        which the living's expected deaths equal those of ``hazard(start_year)``, their
+        risks taken after a dry run of the start year's pathways (as at the draw, see
+        :func:`simulation.pathways.initialise`): the yearly process moves them at once.
+
+        A counterfactual (``scenario.equalise``) takes the factor of its reference
+        population (the same scenario without it), so that its lower risks are not
+        normalised away."""
+        if not self.burn_in_years or not self.pathways_enabled:
+            return
+        if self.tables.equalise.any():
+            ref = HealthInequalityModel(self.scenario.with_options(equalise=()),
+                                        replicate=self.replicate)
+            factor = ref.tables.start_renorm
+        else:  # on the risks after a dry run of the start year's pathways (on a copy)
+            dry, seed, year, tables = (self.population.copy(), self.seed_value, self.year,
+                                       self.tables)
+            pathways.run_sep(dry, tables, seed, year, self._n_groups, MIN_CHUNK)
+            pathways.run_exposures(dry, tables, seed, year, MIN_CHUNK)
+            pathways.run_care(dry, tables, seed, year, MIN_CHUNK)
+            pathways.run_disease(dry, tables, seed, year, self._n_groups, MIN_CHUNK)
+            n = dry.n
+            factor = pathways.death_normaliser(dry.rr_death[:n], dry.sex[:n], dry.age[:n],
+                                               self.hazard(year), dry.alive[:n])
+        self.tables.start_renorm = factor
+        self.tables.death_norm = self.tables.death_norm * factor
+        pop, n = self.population, self.population.n
+        pop.rr_death[:n] *= factor[pop.sex[:n], pop.age[:n]].astype(np.float32)
 
     # ------------------------------------------------------------------ the year
     def _chunking(self, n: int) -> tuple[int, int]:

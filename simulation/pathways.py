@@ -283,6 +283,7 @@ class PathwayTables:
     death_cond_rr: np.ndarray  # [(conditions, poor access, smoking, disability) combination]
     former_class: np.ndarray  # [years since quitting, age band at quitting] -> class
     death_norm: np.ndarray | None = None  # [sex, age]
+    start_renorm: np.ndarray | None = None  # [sex, age], the factor set after the burn-in
     inc_base: np.ndarray | None = None  # [condition, sex, age]
     mean_onset_rr: np.ndarray | None = None  # [condition, sex, age], baseline at start
     interventions: np.ndarray | None = None  # this year's kernel array (interventions.py)
@@ -405,7 +406,7 @@ def _band_mean(values: np.ndarray, sex: np.ndarray, age: np.ndarray, width: int 
     return out
 
 
-def _death_normaliser(rr: np.ndarray, sex: np.ndarray, age: np.ndarray, h0: np.ndarray,
+def death_normaliser(rr: np.ndarray, sex: np.ndarray, age: np.ndarray, h0: np.ndarray,
                       alive: np.ndarray, width: int = 5) -> np.ndarray:
     """Normaliser c by [sex, age] (constant over ``width``-year bands) such that the expected
     deaths with individual hazards ``h0 * c * rr`` equal those with ``h0`` for everyone:
@@ -542,7 +543,7 @@ def _draw_state(pop: Population, tables: PathwayTables, h_death: np.ndarray, see
         tables.death_norm = np.ones((2, N_AGES))
         n_groups = G_DEPARTMENT + len(tables.p_no_gp[0])
         run_disease(pop, tables, seed, year - 1, n_groups, 16_384)
-        tables.death_norm = _death_normaliser(a["rr_death"], a["sex"], a["age"], h_death,
+        tables.death_norm = death_normaliser(a["rr_death"], a["sex"], a["age"], h_death,
                                               a["alive"])
         for k, v in saved.items():
             a[k][:] = v

@@ -193,3 +193,35 @@ def test_sep_mortality_trend_scales_the_log_relative_risks():
                        k * np.log(pathways.residual_mortality_gradient(P)))
     # the relative risk of the poorest fifth against the richest narrows
     assert 1.0 < ratio < base_ratio
+
+
+def test_mortality_is_normalised_again_at_the_start_year():
+    """After the burn-in, the expected deaths of the start year (risks after the year's
+    pathways, computed here on a copy as the model does) equal those of INED's hazard of
+    that year in every sex and 5-year age band; a counterfactual takes its reference's
+    factor."""
+    from simulation import pathways
+    from simulation.interventions import PATHWAYS
+    from simulation.model import MIN_CHUNK
+
+    m = HealthInequalityModel(scenario(agents=6000, years=1))
+    assert m.tables.start_renorm is not None and np.all(m.tables.start_renorm > 0)
+    dry, seed, year, ng = m.population.copy(), m.seed_value, m.year, m._n_groups
+    pathways.run_sep(dry, m.tables, seed, year, ng, MIN_CHUNK)
+    pathways.run_exposures(dry, m.tables, seed, year, MIN_CHUNK)
+    pathways.run_care(dry, m.tables, seed, year, MIN_CHUNK)
+    pathways.run_disease(dry, m.tables, seed, year, ng, MIN_CHUNK)
+    n = dry.n
+    alive = dry.alive[:n] == 1
+    sex, age = dry.sex[:n][alive], dry.age[:n][alive].astype(int)
+    h = m.hazard(year)[sex, age]
+    with_rr = 1 - np.exp(-h * dry.rr_death[:n][alive])
+    without = 1 - np.exp(-h)
+    for s in (0, 1):
+        for band in range(0, 95, 5):
+            sel = (sex == s) & (age // 5 == band // 5)
+            if sel.sum() > 20:
+                assert with_rr[sel].sum() == pytest.approx(without[sel].sum(), rel=1e-4)
+    eq = HealthInequalityModel(scenario(agents=6000, years=1).with_options(
+        equalise=(PATHWAYS[0],)))
+    assert np.array_equal(eq.tables.start_renorm, m.tables.start_renorm)
