@@ -227,6 +227,11 @@ class HealthInequalityModel(mesa.Model):
         #: (Rao-Blackwellised); "realised": from the deaths drawn.
         self.estimator = str(p["outcomes.mortality_estimator"])
         self.datacollector = self._collector()
+        #: death-normaliser factors of the burn-in years (see _normalise_mortality), and a
+        #: counterfactual's reference factors
+        self._norm_factors: list[np.ndarray] = []
+        self._reference_factors: np.ndarray | None = None
+        self._normalising = False  # True in the burn-in's steps
         key = (burn_in_key(scenario, replicate)
                if population is None and pathways_enabled and self.burn_in_years else None)
         cached = _BURN_IN_CACHE.get(key) if key is not None else None
@@ -246,8 +251,12 @@ class HealthInequalityModel(mesa.Model):
         pathways.initialise(self.population, self.tables, self._h0, self.seed_value,
                             first_year, equalise=flags)
         self._alive_counts = self.census()  # carried forward by step()
+        if flags.any() and self.burn_in_years:
+            ref = HealthInequalityModel(scenario.with_options(equalise=()), replicate=replicate)
+            self._reference_factors = ref.tables.start_renorm
         self._burn_in()
-        self._renormalise_mortality()
+        if self.burn_in_years and self.pathways_enabled:
+            self._normalise_mortality()  # the start year, before the arms part
         if key is not None and scenario.agents <= BURN_IN_CACHE_MAX_AGENTS:
             _BURN_IN_CACHE.clear()
             _BURN_IN_CACHE[key] = (self.population.copy(), copy.deepcopy(self.tables),
@@ -281,8 +290,10 @@ class HealthInequalityModel(mesa.Model):
         what they recorded: the reported years start at ``scenario.start_year``. A
         counterfactual (``scenario.equalise``) applies during the burn-in too, so that its
         state at the start is that of a population whose pathway was always equalised."""
+        self._normalising = self.pathways_enabled
         for _ in range(self.burn_in_years):
             self.step()
+        self._normalising = False
         self._counts.clear()
         self._expected.clear()
         self._years.clear()
@@ -291,25 +302,24 @@ class HealthInequalityModel(mesa.Model):
         self.datacollector = self._collector()
         self.steps = 0
 
-    def _renormalise_mortality(self) -> None:
-        """Hold the start year on the baseline hazard of that year: the burn-in has removed
-        the frailest of the population drawn from cross-sectional prevalences, so its
-        relative risks of death no longer average to the normalisation made at the draw.
-        The death normaliser is multiplied by the factor by [sex, 5-year age band] with
-        which the living's expected deaths equal those of ``hazard(start_year)``, their
-        risks taken after a dry run of the start year's pathways (as at the draw, see
-        :func:`simulation.pathways.initialise`): the yearly process moves them at once.
+    def _normalise_mortality(self) -> None:
+        """Hold this year (a burn-in year, or the start year once the burn-in is done) on
+        the baseline hazard of the year: the population drawn from cross-sectional
+        prevalences loses its frailest as it is simulated, so its relative risks of death
+        drift from the normalisation made at the draw (the old-age level factor had to
+        absorb it). The death normaliser is multiplied by the factor by [sex, 5-year age
+        band] with which the living's expected deaths equal those of ``hazard(year)``,
+        their risks taken after a dry run of the year's pathways on a copy (as at the draw,
+        see :func:`simulation.pathways.initialise`): the yearly process moves them at once.
+        The factors are kept in ``tables.start_renorm`` [year of the burn-in, sex, age].
 
-        A counterfactual (``scenario.equalise``) takes the factor of its reference
-        population (the same scenario without it), so that its lower risks are not
-        normalised away."""
-        if not self.burn_in_years or not self.pathways_enabled:
-            return
-        if self.tables.equalise.any():
-            ref = HealthInequalityModel(self.scenario.with_options(equalise=()),
-                                        replicate=self.replicate)
-            factor = ref.tables.start_renorm
-        else:  # on the risks after a dry run of the start year's pathways (on a copy)
+        No intervention acts then, so every arm of a comparison gets the same factors; a
+        counterfactual (``scenario.equalise``) takes those of its reference population (the
+        same scenario without it), so that its lower risks are not normalised away."""
+        k = len(self._norm_factors)
+        if self._reference_factors is not None:
+            factor = self._reference_factors[k]
+        else:
             dry, seed, year, tables = (self.population.copy(), self.seed_value, self.year,
                                        self.tables)
             pathways.run_sep(dry, tables, seed, year, self._n_groups, MIN_CHUNK)
@@ -319,7 +329,8 @@ class HealthInequalityModel(mesa.Model):
             n = dry.n
             factor = pathways.death_normaliser(dry.rr_death[:n], dry.sex[:n], dry.age[:n],
                                                self.hazard(year), dry.alive[:n])
-        self.tables.start_renorm = factor
+        self._norm_factors.append(factor)
+        self.tables.start_renorm = np.stack(self._norm_factors)
         self.tables.death_norm = self.tables.death_norm * factor
         pop, n = self.population, self.population.n
         pop.rr_death[:n] *= factor[pop.sex[:n], pop.age[:n]].astype(np.float32)
@@ -346,6 +357,8 @@ class HealthInequalityModel(mesa.Model):
         self._plan_interventions()
         self.agents_by_type[Department].do("step")
         self._sep_trend(year)
+        if self._normalising:
+            self._normalise_mortality()
         if self.pathways_enabled:
             self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
             pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)

@@ -196,16 +196,18 @@ def test_sep_mortality_trend_scales_the_log_relative_risks():
 
 
 def test_mortality_is_normalised_again_at_the_start_year():
-    """After the burn-in, the expected deaths of the start year (risks after the year's
-    pathways, computed here on a copy as the model does) equal those of INED's hazard of
-    that year in every sex and 5-year age band; a counterfactual takes its reference's
-    factor."""
+    """In every burn-in year and at the start year the death normaliser is adjusted: the
+    expected deaths of the start year (risks after the year's pathways, computed here on a
+    copy as the model does) equal those of INED's hazard of that year in every sex and
+    5-year age band; a counterfactual takes its reference's factors."""
     from simulation import pathways
     from simulation.interventions import PATHWAYS
     from simulation.model import MIN_CHUNK
 
     m = HealthInequalityModel(scenario(agents=6000, years=1))
-    assert m.tables.start_renorm is not None and np.all(m.tables.start_renorm > 0)
+    # one factor per burn-in year and one for the start year
+    assert m.tables.start_renorm.shape == (m.burn_in_years + 1, 2, m.tables.death_norm.shape[1])
+    assert np.all(m.tables.start_renorm > 0)
     dry, seed, year, ng = m.population.copy(), m.seed_value, m.year, m._n_groups
     pathways.run_sep(dry, m.tables, seed, year, ng, MIN_CHUNK)
     pathways.run_exposures(dry, m.tables, seed, year, MIN_CHUNK)
