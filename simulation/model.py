@@ -227,11 +227,10 @@ class HealthInequalityModel(mesa.Model):
         #: (Rao-Blackwellised); "realised": from the deaths drawn.
         self.estimator = str(p["outcomes.mortality_estimator"])
         self.datacollector = self._collector()
-        #: death-normaliser factors of the burn-in years (see _normalise_mortality), and a
-        #: counterfactual's reference factors
-        self._norm_factors: list[np.ndarray] = []
+        #: a counterfactual's death-normaliser factors, its reference's (_normalise_mortality)
         self._reference_factors: np.ndarray | None = None
         self._normalising = False  # True in the burn-in's steps
+        self._sep_log_rr: tuple[np.ndarray, np.ndarray] | None = None  # see _sep_trend
         key = (burn_in_key(scenario, replicate)
                if population is None and pathways_enabled and self.burn_in_years else None)
         cached = _BURN_IN_CACHE.get(key) if key is not None else None
@@ -316,24 +315,31 @@ class HealthInequalityModel(mesa.Model):
         No intervention acts then, so every arm of a comparison gets the same factors; a
         counterfactual (``scenario.equalise``) takes those of its reference population (the
         same scenario without it), so that its lower risks are not normalised away."""
-        k = len(self._norm_factors)
+        done = self.tables.start_renorm
+        k = 0 if done is None else len(done)
         if self._reference_factors is not None:
             factor = self._reference_factors[k]
         else:
-            dry, seed, year, tables = (self.population.copy(), self.seed_value, self.year,
-                                       self.tables)
-            pathways.run_sep(dry, tables, seed, year, self._n_groups, MIN_CHUNK)
-            pathways.run_exposures(dry, tables, seed, year, MIN_CHUNK)
-            pathways.run_care(dry, tables, seed, year, MIN_CHUNK)
-            pathways.run_disease(dry, tables, seed, year, self._n_groups, MIN_CHUNK)
+            dry = self.population.copy()
+            self._run_pathways(dry)
             n = dry.n
             factor = pathways.death_normaliser(dry.rr_death[:n], dry.sex[:n], dry.age[:n],
-                                               self.hazard(year), dry.alive[:n])
-        self._norm_factors.append(factor)
-        self.tables.start_renorm = np.stack(self._norm_factors)
+                                               self.hazard(self.year), dry.alive[:n])
+        self.tables.start_renorm = (factor[None] if done is None
+                                    else np.concatenate([done, factor[None]]))
         self.tables.death_norm = self.tables.death_norm * factor
         pop, n = self.population, self.population.n
         pop.rr_death[:n] *= factor[pop.sex[:n], pop.age[:n]].astype(np.float32)
+
+    def _run_pathways(self, pop: Population) -> tuple[np.ndarray, np.ndarray]:
+        """This year's pathways on ``pop``: socioeconomic position, exposures, access to
+        care, conditions and disability (with the relative risk of death). Returns the
+        changes of the living counts by group and the disabled counts [group, sex, age]."""
+        seed, year, tables, ng = self.seed_value, self.year, self.tables, self._n_groups
+        moved = pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
+        pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
+        pathways.run_care(pop, tables, seed, year, MIN_CHUNK)
+        return moved, pathways.run_disease(pop, tables, seed, year, ng, MIN_CHUNK)
 
     # ------------------------------------------------------------------ the year
     def _chunking(self, n: int) -> tuple[int, int]:
@@ -353,17 +359,14 @@ class HealthInequalityModel(mesa.Model):
         → chronic conditions and disability → mortality → ageing → births."""
         pop = self.population
         seed, year = self.seed_value, self.year
-        tables, ng = self.tables, self._n_groups
         self._plan_interventions()
         self.agents_by_type[Department].do("step")
         self._sep_trend(year)
         if self._normalising:
             self._normalise_mortality()
         if self.pathways_enabled:
-            self._alive_counts += pathways.run_sep(pop, tables, seed, year, ng, MIN_CHUNK)
-            pathways.run_exposures(pop, tables, seed, year, MIN_CHUNK)
-            pathways.run_care(pop, tables, seed, year, MIN_CHUNK)
-            disabled = pathways.run_disease(pop, tables, seed, year, ng, MIN_CHUNK)
+            moved, disabled = self._run_pathways(pop)
+            self._alive_counts += moved
         else:
             disabled = np.zeros_like(self._alive_counts)
         n = pop.n
@@ -443,11 +446,12 @@ class HealthInequalityModel(mesa.Model):
         ``mortality.sep_trend`` is not 0)."""
         if not np.any(np.asarray(self.params["mortality.sep_trend"], float)):
             return
+        if self._sep_log_rr is None:  # the relative risks without a trend, built once
+            self._sep_log_rr = (np.log(pathways.residual_mortality_gradient(self.params)),
+                                np.log(pathways.sep_mortality_rr(self.params)))
         k = demography.sep_mortality_scale(self.params, year)[:, None, None]
-        base_inc = pathways.residual_mortality_gradient(self.params)
-        base_sep = pathways.sep_mortality_rr(self.params)
-        self.tables.rr_death_income = np.exp(k * np.log(base_inc))
-        self.tables.rr_death_sep = np.exp(k * np.log(base_sep))
+        self.tables.rr_death_income = np.exp(k * self._sep_log_rr[0])
+        self.tables.rr_death_sep = np.exp(k * self._sep_log_rr[1])
 
     def immigrant_shares(self, year: int) -> np.ndarray:
         """Shares of ``year``'s immigrants by department (index order), cached by year."""

@@ -283,7 +283,7 @@ class PathwayTables:
     death_cond_rr: np.ndarray  # [(conditions, poor access, smoking, disability) combination]
     former_class: np.ndarray  # [years since quitting, age band at quitting] -> class
     death_norm: np.ndarray | None = None  # [sex, age]
-    start_renorm: np.ndarray | None = None  # [sex, age], the factor set after the burn-in
+    start_renorm: np.ndarray | None = None  # [burn-in year .. start year, sex, age]
     inc_base: np.ndarray | None = None  # [condition, sex, age]
     mean_onset_rr: np.ndarray | None = None  # [condition, sex, age], baseline at start
     interventions: np.ndarray | None = None  # this year's kernel array (interventions.py)
