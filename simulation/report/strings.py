@@ -314,9 +314,14 @@ T: dict[str, dict[str, Any]] = {
                              "(Occitanie, années {first} à {last}, moyenne des réplications, "
                              "bande : intervalle à 95 %) et valeurs observées par l'INSEE "
                              "(France entière, 2012-2016, pointillés).",
-        "fig_calib_read": "Lecture : plus les courbes simulées suivent les pointillés, mieux "
-                          "le modèle reproduit le gradient social observé. L'INSEE mesure la "
-                          "France entière ; le modèle simule l'Occitanie.",
+        "fig_calib_read": "Lecture : plus la pente des courbes simulées (l'écart entre "
+                          "vingtiles) suit celle des pointillés, mieux le modèle reproduit le "
+                          "gradient social observé. Quand les années simulées sont "
+                          "postérieures à 2016, le niveau simulé est plus haut : la mortalité "
+                          "y suit la baisse observée puis projetée. La comparaison sur les "
+                          "mêmes années (2012-2016 simulées) est donnée par la commande "
+                          "run.py validate-baseline. L'INSEE mesure la France entière ; le "
+                          "modèle simule l'Occitanie.",
         "unc_p1": "Les intervalles donnés entre crochets sont des intervalles de confiance "
                   "à 95 % de la moyenne des {n} réplications (loi de Student). Chaque "
                   "réplication rejoue la même population avec d'autres tirages au hasard "
@@ -703,10 +708,14 @@ T: dict[str, dict[str, Any]] = {
                              "simulated baseline (Occitanie, years {first} to {last}, mean "
                              "over replicates, band: 95% interval) and INSEE's observed "
                              "values (whole of France, 2012-2016, dotted).",
-        "fig_calib_read": "How to read: the closer the simulated curves follow the dotted "
-                          "ones, the better the model reproduces the observed social "
-                          "gradient. INSEE measures the whole of France; the model simulates "
-                          "Occitanie.",
+        "fig_calib_read": "How to read: the closer the slope of the simulated curves (the "
+                          "gap between vingtiles) follows the dotted ones, the better the "
+                          "model reproduces the observed social gradient. When the simulated "
+                          "years come after 2016, the simulated level is higher: mortality "
+                          "follows its observed and then projected decline. The comparison "
+                          "over the same years (2012-2016 simulated) is given by the command "
+                          "run.py validate-baseline. INSEE measures the whole of France; the "
+                          "model simulates Occitanie.",
         "unc_p1": "Intervals in brackets are 95% confidence intervals of the mean of the "
                   "{n} replicates (Student's t). Each replicate replays the same population "
                   "with other random draws (births, diseases, deaths…). A scenario and the "
