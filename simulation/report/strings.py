@@ -319,8 +319,8 @@ T: dict[str, dict[str, Any]] = {
                           "gradient social observé. Quand les années simulées sont "
                           "postérieures à 2016, le niveau simulé est plus haut : la mortalité "
                           "y suit la baisse observée puis projetée. La comparaison sur les "
-                          "mêmes années (2012-2016 simulées) est donnée par la commande "
-                          "run.py validate-baseline. L'INSEE mesure la France entière ; le "
+                          "mêmes années (2012-2016 simulées) figure dans le README du modèle "
+                          "(partie « Validation »). L'INSEE mesure la France entière ; le "
                           "modèle simule l'Occitanie.",
         "unc_p1": "Les intervalles donnés entre crochets sont des intervalles de confiance "
                   "à 95 % de la moyenne des {n} réplications (loi de Student). Chaque "
